@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Motd.Update: replaces /etc/motd. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "motd.h"
+#include "util.h"
+
+int motd_validate(const EntryPointValue *value, const char **ret_allowed) {
+        const unsigned char *s = (const unsigned char *) value->string;
+        size_t length = strlen(value->string);
+
+        *ret_allowed = "expected at most 65536 bytes of text without control characters "
+                       "other than tab and newline";
+
+        if (length > MOTD_SIZE_MAX)
+                return -EINVAL;
+
+        for (size_t i = 0; i < length; i++) {
+                if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') || s[i] == 0x7f)
+                        return -EINVAL;
+
+                /* C1 control characters U+0080 to U+009F, as UTF-8. Terminals
+                 * act on some of them, just as on escape sequences. */
+                if (s[i] == 0xc2 && i + 1 < length && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+                        return -EINVAL;
+        }
+
+        return 0;
+}
+
+static int motd_open_temporary(int dir_fd, char *name, size_t size) {
+        for (unsigned attempt = 0; attempt < 16; attempt++) {
+                uint64_t random;
+                int fd;
+
+                if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+                        return -EIO;
+
+                snprintf(name, size, ".#motd%016llx", (unsigned long long) random);
+
+                fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+
+        return -EEXIST;
+}
+
+int motd_write_at(int dir_fd, const char *name, const char *content, size_t size,
+                  uid_t uid, gid_t gid, EntryPointResult *result) {
+        char temporary[32];
+        struct stat st;
+        int r;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT) {
+                        entry_point_set_reason(result, "Failed to look at the current file");
+                        return -errno;
+                }
+        } else if (S_ISLNK(st.st_mode)) {
+                entry_point_set_reason(result, "The current file is a symbolic link; replace it with a regular file first");
+                return -ELOOP;
+        } else if (!S_ISREG(st.st_mode)) {
+                entry_point_set_reason(result, "The current file is not a regular file");
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
+        }
+
+        _cleanup_close_ int fd = motd_open_temporary(dir_fd, temporary, sizeof(temporary));
+        if (fd < 0) {
+                entry_point_set_reason(result, "Failed to create a temporary file");
+                return fd;
+        }
+
+        r = util_write_all(fd, content, size);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to write the temporary file");
+                goto fail;
+        }
+
+        /* Mode first: once root owns the file, changing its mode would need
+         * CAP_FOWNER, which this context does not hold. */
+        if (fchmod(fd, 0644) < 0 || fchown(fd, uid, gid) < 0) {
+                r = -errno;
+                entry_point_set_reason(result, "Failed to set the owner and mode of the temporary file");
+                goto fail;
+        }
+
+        if (fsync(fd) < 0) {
+                r = -errno;
+                entry_point_set_reason(result, "Failed to sync the temporary file");
+                goto fail;
+        }
+
+        if (renameat(dir_fd, temporary, dir_fd, name) < 0) {
+                r = -errno;
+                entry_point_set_reason(result, "Failed to move the new file into place");
+                goto fail;
+        }
+
+        /* The rename is durable once the directory is synced; the new content
+         * is in place either way, so a failure here is not reported. */
+        (void) fsync(dir_fd);
+        return 0;
+
+fail:
+        (void) unlinkat(dir_fd, temporary, 0);
+        return r;
+}
+
+static int motd_update(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
+        const char *message = arguments[0].string;
+
+        _cleanup_close_ int etc_fd = open("/etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (etc_fd < 0) {
+                entry_point_set_reason(result, "Failed to open /etc");
+                return -errno;
+        }
+
+        return motd_write_at(etc_fd, "motd", message, strlen(message), 0, 0, result);
+}
+
+static const EntryPointArgument motd_update_arguments[] = {
+        {
+                .name = "message",
+                .type = 's',
+                .description = "message",
+                .polkit_detail = NULL,
+                .log = true,
+                .validate = motd_validate,
+        },
+};
+
+ENTRY_POINT(motd_update_entry_point) = {
+        .interface = "org.privsep.Privsep1.Motd",
+        .member = "Update",
+        .action_id = "org.privsep.motd.update",
+        .polkit_message = "Authentication is required to change the message of the day.",
+        .context = &privilege_context_file_admin,
+        .arguments = motd_update_arguments,
+        .n_arguments = ELEMENTSOF(motd_update_arguments),
+        .function = motd_update,
+};

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Mount.MountTmpfs and Mount.Unmount: tmpfs mounts under /run/privsep/mounts. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mount.h"
+#include "util.h"
+
+int mount_validate_name(const EntryPointValue *value, const char **ret_allowed) {
+        const char *s = value->string;
+        size_t length = strlen(s);
+
+        *ret_allowed = "expected 1 to 32 characters of a-z, 0-9, '_' and '-', "
+                       "starting with a letter or digit";
+
+        if (length < 1 || length > MOUNT_NAME_MAX)
+                return -EINVAL;
+
+        for (size_t i = 0; i < length; i++) {
+                char c = s[i];
+                bool alphanumeric = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+                if (!alphanumeric && (i == 0 || (c != '_' && c != '-')))
+                        return -EINVAL;
+        }
+
+        return 0;
+}
+
+static uint64_t mount_size_max(void) {
+        long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+
+        if (pages <= 0 || page_size <= 0)
+                return UINT64_MAX;
+
+        return (uint64_t) pages * (uint64_t) page_size;
+}
+
+int mount_validate_size(const EntryPointValue *value, const char **ret_allowed) {
+        /* A tmpfs size of 0 would mean no limit at all. Anything larger than
+         * physical memory can only end in swapping or the OOM killer. */
+        *ret_allowed = "expected at least 4096 bytes and at most the size of physical memory";
+
+        if (value->u64 < MOUNT_SIZE_MIN || value->u64 > mount_size_max())
+                return -EINVAL;
+
+        return 0;
+}
+
+int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created) {
+        struct stat st;
+
+        if (mkdirat(dir_fd, name, 0755) >= 0) {
+                *ret_created = true;
+                return 0;
+        }
+        if (errno != EEXIST)
+                return -errno;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+
+        *ret_created = false;
+        return 0;
+}
+
+/* Splits the next space-separated field off *p. */
+static char *mount_next_field(char **p) {
+        char *field = strsep(p, " ");
+        return field ? field : "";
+}
+
+int mount_is_privsep_tmpfs(const char *mountinfo_path, const char *path) {
+        char *line = NULL;
+        size_t size = 0;
+        int found = 0;
+        FILE *f;
+
+        f = fopen(mountinfo_path, "re");
+        if (!f)
+                return -errno;
+
+        /* Format: ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS.
+         * Later lines are mounted on top of earlier ones. */
+        while (getline(&line, &size, f) > 0) {
+                char *p = line, *mount_point, *type, *source;
+
+                line[strcspn(line, "\n")] = '\0';
+
+                for (int i = 0; i < 4; i++)
+                        (void) mount_next_field(&p);
+                mount_point = mount_next_field(&p);
+                if (strcmp(mount_point, path) != 0)
+                        continue;
+
+                p = strstr(p, " - ");
+                if (!p)
+                        continue;
+                p += 3;
+
+                type = mount_next_field(&p);
+                source = mount_next_field(&p);
+                found = strcmp(type, "tmpfs") == 0 && strcmp(source, MOUNT_SOURCE) == 0;
+        }
+
+        free(line);
+        fclose(f);
+        return found;
+}
+
+static int mount_open_directory(EntryPointResult *result) {
+        _cleanup_close_ int runtime_fd = -1;
+        int fd;
+
+        runtime_fd = open(MOUNT_RUNTIME_DIRECTORY, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (runtime_fd < 0) {
+                entry_point_set_reason(result, "Failed to open %s", MOUNT_RUNTIME_DIRECTORY);
+                return -errno;
+        }
+
+        if (mkdirat(runtime_fd, "mounts", 0755) < 0 && errno != EEXIST) {
+                entry_point_set_reason(result, "Failed to create %s", MOUNT_DIRECTORY);
+                return -errno;
+        }
+
+        fd = openat(runtime_fd, "mounts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                entry_point_set_reason(result, "Failed to open %s", MOUNT_DIRECTORY);
+                return -errno;
+        }
+
+        return fd;
+}
+
+static int mount_configure_number(int fs_fd, const char *key, unsigned long long value) {
+        char buffer[32];
+
+        snprintf(buffer, sizeof(buffer), "%llu", value);
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, buffer, 0) < 0)
+                return -errno;
+
+        return 0;
+}
+
+/* Creates a detached tmpfs mount with the new mount API, so that attaching
+ * it is a single move_mount() relative to a directory fd. */
+static int mount_create_tmpfs(uint64_t size, uid_t uid, gid_t gid) {
+        _cleanup_close_ int fs_fd = -1;
+        int r, mount_fd;
+
+        fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return -errno;
+
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", MOUNT_SOURCE, 0) < 0)
+                return -errno;
+
+        r = mount_configure_number(fs_fd, "size", size);
+        if (r < 0)
+                return r;
+
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0)
+                return -errno;
+
+        r = mount_configure_number(fs_fd, "uid", uid);
+        if (r < 0)
+                return r;
+
+        r = mount_configure_number(fs_fd, "gid", gid);
+        if (r < 0)
+                return r;
+
+        if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+
+        mount_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mount_fd < 0)
+                return -errno;
+
+        return mount_fd;
+}
+
+static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
+        const char *name = arguments[0].string;
+        uint64_t size = arguments[1].u64;
+        char path[sizeof(MOUNT_DIRECTORY) + MOUNT_NAME_MAX + 2];
+        bool created = false;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", MOUNT_DIRECTORY, name);
+
+        _cleanup_close_ int dir_fd = mount_open_directory(result);
+        if (dir_fd < 0)
+                return dir_fd;
+
+        r = mount_is_privsep_tmpfs("/proc/self/mountinfo", path);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                return r;
+        }
+        if (r > 0) {
+                entry_point_set_reason(result, "A tmpfs is already mounted at %s", path);
+                return -EEXIST;
+        }
+
+        r = mount_prepare_directory(dir_fd, name, &created);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to create the mount point %s", path);
+                return r;
+        }
+
+        _cleanup_close_ int mount_fd = mount_create_tmpfs(size, caller->uid, caller->gid);
+        if (mount_fd < 0) {
+                r = mount_fd;
+                entry_point_set_reason(result, "Failed to create a tmpfs of %llu bytes", (unsigned long long) size);
+                goto fail;
+        }
+
+        if (move_mount(mount_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                r = -errno;
+                entry_point_set_reason(result, "Failed to mount the tmpfs at %s", path);
+                goto fail;
+        }
+
+        return 0;
+
+fail:
+        if (created)
+                (void) unlinkat(dir_fd, name, AT_REMOVEDIR);
+        return r;
+}
+
+static int mount_unmount(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
+        const char *name = arguments[0].string;
+        char path[sizeof(MOUNT_DIRECTORY) + MOUNT_NAME_MAX + 2];
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", MOUNT_DIRECTORY, name);
+
+        r = mount_is_privsep_tmpfs("/proc/self/mountinfo", path);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                return r;
+        }
+        if (r == 0) {
+                entry_point_set_reason(result, "No tmpfs mounted by privsep at %s", path);
+                return -ENOENT;
+        }
+
+        _cleanup_close_ int dir_fd = mount_open_directory(result);
+        if (dir_fd < 0)
+                return dir_fd;
+
+        if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
+                entry_point_set_reason(result, "Failed to unmount %s", path);
+                return -errno;
+        }
+
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+                entry_point_set_reason(result, "Unmounted %s but failed to remove the directory", path);
+                return -errno;
+        }
+
+        return 0;
+}
+
+static const EntryPointArgument mount_tmpfs_arguments[] = {
+        {
+                .name = "name",
+                .type = 's',
+                .description = "mount name",
+                .polkit_detail = "mount",
+                .log = true,
+                .validate = mount_validate_name,
+        },
+        {
+                .name = "size_bytes",
+                .type = 't',
+                .description = "size in bytes",
+                .polkit_detail = "size_bytes",
+                .log = true,
+                .validate = mount_validate_size,
+        },
+};
+
+ENTRY_POINT(mount_tmpfs_entry_point) = {
+        .interface = "org.privsep.Privsep1.Mount",
+        .member = "MountTmpfs",
+        .action_id = "org.privsep.mount.mount-tmpfs",
+        .polkit_message = "Authentication is required to mount a tmpfs named $(mount).",
+        .context = &privilege_context_sys_admin,
+        .arguments = mount_tmpfs_arguments,
+        .n_arguments = ELEMENTSOF(mount_tmpfs_arguments),
+        .function = mount_tmpfs,
+};
+
+static const EntryPointArgument mount_unmount_arguments[] = {
+        {
+                .name = "name",
+                .type = 's',
+                .description = "mount name",
+                .polkit_detail = "mount",
+                .log = true,
+                .validate = mount_validate_name,
+        },
+};
+
+ENTRY_POINT(mount_unmount_entry_point) = {
+        .interface = "org.privsep.Privsep1.Mount",
+        .member = "Unmount",
+        .action_id = "org.privsep.mount.unmount",
+        .polkit_message = "Authentication is required to unmount the tmpfs named $(mount).",
+        .context = &privilege_context_sys_admin,
+        .arguments = mount_unmount_arguments,
+        .n_arguments = ELEMENTSOF(mount_unmount_arguments),
+        .function = mount_unmount,
+};

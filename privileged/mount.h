@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "entry-point.h"
+
+/* Where the tmpfs mounts live; /run/privsep belongs to the service user. */
+#define MOUNT_RUNTIME_DIRECTORY "/run/privsep"
+#define MOUNT_DIRECTORY MOUNT_RUNTIME_DIRECTORY "/mounts"
+#define MOUNT_NAME_MAX 32
+/* The mount source that marks a tmpfs as mounted by this service. */
+#define MOUNT_SOURCE "privsep"
+#define MOUNT_SIZE_MIN UINT64_C(4096)
+
+int mount_validate_name(const EntryPointValue *value, const char **ret_allowed);
+int mount_validate_size(const EntryPointValue *value, const char **ret_allowed);
+
+/* Creates the mount point 'name' in dir_fd, or reuses an empty directory that
+ * a failed or interrupted earlier call left behind. Fails with -ELOOP for a
+ * symbolic link and -ENOTDIR for anything else that is not a directory.
+ * Sets *ret_created when it made the directory. */
+int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created);
+
+/* Finds whether the top-most mount at path, as listed in a mountinfo file,
+ * is a tmpfs whose source is MOUNT_SOURCE. Returns 1 if so, 0 if another
+ * file system or nothing is mounted there. */
+int mount_is_privsep_tmpfs(const char *mountinfo_path, const char *path);

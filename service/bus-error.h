@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#define PRIVSEP_ERROR_PREFIX "org.privsep.Privsep1.Error."
+
+/* Returns the D-Bus error name for a negative errno from an entry point. */
+const char *bus_error_name_from_errno(int error);
+
+/* Replies to message with the named error for a failed operation. The
+ * message text is "REASON: STRERROR", or "FALLBACK: STRERROR" when reason
+ * is empty. */
+int bus_error_reply(sd_bus_message *message, int error, const char *reason, const char *fallback);

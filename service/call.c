@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The life of one privileged method call.
+ *
+ * Every call goes through the same steps, and nothing on the system is read
+ * or changed before step 4:
+ *
+ *   1. read the arguments and validate each with its entry point's validator
+ *      (invalid input: org.freedesktop.DBus.Error.InvalidArgs);
+ *   2. ask the bus daemon who the caller is (GetConnectionCredentials);
+ *   3. uid 0 is authorized; everyone else is checked by polkit with
+ *      CheckAuthorization for the caller's unique bus name;
+ *   4. run the entry point with its context's capabilities;
+ *   5. write one journal entry;
+ *   6. reply.
+ *
+ * Steps 2 and 3 are asynchronous bus calls, so the event loop serves other
+ * callers meanwhile. Any error on the way, and a caller whose connection
+ * closed before polkit answered, ends the call without step 4. */
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-error.h"
+#include "call.h"
+#include "journal.h"
+#include "log.h"
+#include "polkit.h"
+#include "quote.h"
+
+Call *call_free(Call *call) {
+        if (!call)
+                return NULL;
+
+        Manager *m = call->manager;
+
+        if (call->previous)
+                call->previous->next = call->next;
+        else if (m->calls == call)
+                m->calls = call->next;
+        if (call->next)
+                call->next->previous = call->previous;
+
+        sd_bus_slot_unref(call->slot);
+        sd_bus_message_unref(call->message);
+        free(call->sender);
+        free(call);
+
+        manager_call_finished(m);
+        return NULL;
+}
+
+void call_mark_caller_gone(Manager *m, const char *unique_name) {
+        for (Call *call = m->calls; call; call = call->next)
+                if (strcmp(call->sender, unique_name) == 0)
+                        call->caller_gone = true;
+}
+
+static int call_read_argument(sd_bus_message *message, char type, EntryPointValue *ret) {
+        int b, r;
+
+        switch (type) {
+        case 's':
+                return sd_bus_message_read_basic(message, 's', &ret->string);
+        case 't':
+                return sd_bus_message_read_basic(message, 't', &ret->u64);
+        case 'u':
+                return sd_bus_message_read_basic(message, 'u', &ret->u32);
+        case 'b':
+                r = sd_bus_message_read_basic(message, 'b', &b);
+                if (r >= 0)
+                        ret->boolean = b;
+                return r;
+        default:
+                return -EINVAL;
+        }
+}
+
+static int call_reject_argument(const EntryPointArgument *argument, const EntryPointValue *value,
+                                const char *allowed, sd_bus_error *error) {
+        char quoted[QUOTE_BUFFER_SIZE];
+
+        switch (argument->type) {
+        case 's':
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid %s '%s' in argument '%s': %s.",
+                                         argument->description,
+                                         quote_value(value->string, QUOTE_INPUT_MAX, quoted, sizeof(quoted)),
+                                         argument->name, allowed);
+        case 't':
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid %s %llu in argument '%s': %s.",
+                                         argument->description, (unsigned long long) value->u64, argument->name, allowed);
+        case 'u':
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid %s %u in argument '%s': %s.",
+                                         argument->description, (unsigned) value->u32, argument->name, allowed);
+        default:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid %s in argument '%s': %s.",
+                                         argument->description, argument->name, allowed);
+        }
+}
+
+static int call_read_arguments(sd_bus_message *message, const EntryPoint *e, EntryPointValue *values, sd_bus_error *error) {
+        int r;
+
+        for (size_t i = 0; i < e->n_arguments; i++) {
+                const EntryPointArgument *argument = &e->arguments[i];
+                const char *allowed = NULL;
+
+                r = call_read_argument(message, argument->type, &values[i]);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Failed to read argument '%s': %s", argument->name, strerror(-r));
+
+                if (!argument->validate)
+                        continue;
+
+                r = argument->validate(&values[i], &allowed);
+                if (r < 0)
+                        return call_reject_argument(argument, &values[i], allowed ? allowed : "not allowed", error);
+        }
+
+        return 0;
+}
+
+/* Ends a call without running it: logs the decision and replies with the
+ * given error. */
+static void call_deny(Call *call, const char *decision, const char *error_name, const char *format, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void call_deny(Call *call, const char *decision, const char *error_name, const char *format, ...) {
+        char text[512];
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        vsnprintf(text, sizeof(text), format, ap);
+        va_end(ap);
+        journal_log_call(call, decision, "not-run", 0, text);
+
+        if (!call->caller_gone) {
+                r = sd_bus_reply_method_errorf(call->message, error_name, "%s", text);
+                if (r < 0)
+                        log_warning("Failed to send the reply to %s: %s", call->sender, strerror(-r));
+        }
+
+        call_free(call);
+}
+
+static void call_run(Call *call, const char *decision) {
+        const EntryPoint *e = call->entry_point;
+        EntryPointCaller caller = { .uid = call->uid, .gid = call->gid };
+        EntryPointResult result = {};
+        char fallback[256];
+        int r;
+
+        if (call->caller_gone) {
+                call_deny(call, "caller-disconnected", SD_BUS_ERROR_ACCESS_DENIED,
+                          "The caller disconnected before it was authorized.");
+                return;
+        }
+
+        r = entry_point_run(e, call->arguments, &caller, &result);
+
+        journal_log_call(call, decision, r < 0 ? "failed" : "done", r, result.reason);
+
+        if (call->caller_gone)
+                log_notice("%s disconnected before %s.%s() finished; the result is dropped.",
+                           call->sender, e->interface, e->member);
+        else if (r < 0) {
+                snprintf(fallback, sizeof(fallback), "%s.%s() failed", e->interface, e->member);
+                r = bus_error_reply(call->message, r, result.reason, fallback);
+        } else
+                r = sd_bus_reply_method_return(call->message, NULL);
+        if (r < 0)
+                log_warning("Failed to send the reply to %s: %s", call->sender, strerror(-r));
+
+        call_free(call);
+}
+
+static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Call *call = userdata;
+        const sd_bus_error *error;
+        int authorized, challenge, r;
+
+        call->slot = sd_bus_slot_unref(call->slot);
+
+        error = sd_bus_message_get_error(reply);
+        if (error) {
+                call_deny(call, "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because polkit could not be asked: %s", error->message ? error->message : error->name);
+                return 0;
+        }
+
+        r = polkit_read_result(reply, &authorized, &challenge);
+        if (r < 0) {
+                call_deny(call, "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because polkit's reply could not be read.");
+                return 0;
+        }
+
+        if (call->caller_gone)
+                call_deny(call, "caller-disconnected", SD_BUS_ERROR_ACCESS_DENIED,
+                          "The caller disconnected before it was authorized.");
+        else if (authorized)
+                call_run(call, "authorized");
+        else if (challenge)
+                call_deny(call, "challenge", SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                          "Interactive authentication is required for %s; call again with interactive authorization allowed.",
+                          call->entry_point->action_id);
+        else
+                call_deny(call, "denied", SD_BUS_ERROR_ACCESS_DENIED, "Access to %s is denied by polkit.",
+                          call->entry_point->action_id);
+
+        return 0;
+}
+
+static gid_t call_primary_gid(uid_t uid) {
+        struct passwd entry, *result = NULL;
+        char buffer[4096];
+
+        if (getpwuid_r(uid, &entry, buffer, sizeof(buffer), &result) != 0 || !result)
+                return 0;
+
+        return result->pw_gid;
+}
+
+static int call_read_credentials(sd_bus_message *reply, uid_t *ret_uid, pid_t *ret_pid) {
+        bool have_uid = false, have_pid = false;
+        uint32_t uid = 0, pid = 0;
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read_basic(reply, 's', &key);
+                if (r < 0)
+                        return r;
+
+                if (strcmp(key, "UnixUserID") == 0) {
+                        r = sd_bus_message_read(reply, "v", "u", &uid);
+                        have_uid = r >= 0;
+                } else if (strcmp(key, "ProcessID") == 0) {
+                        r = sd_bus_message_read(reply, "v", "u", &pid);
+                        have_pid = r >= 0;
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        if (!have_uid)
+                return -ENODATA;
+
+        *ret_uid = (uid_t) uid;
+        *ret_pid = have_pid ? (pid_t) pid : 0;
+        return 0;
+}
+
+static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Call *call = userdata;
+        const sd_bus_error *error;
+        int r;
+
+        call->slot = sd_bus_slot_unref(call->slot);
+
+        /* Fails with NameHasNoOwner once the caller has disconnected. */
+        error = sd_bus_message_get_error(reply);
+        if (error) {
+                call->caller_gone = call->caller_gone || sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
+                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because the caller's credentials are unknown: %s", error->message);
+                return 0;
+        }
+
+        r = call_read_credentials(reply, &call->uid, &call->pid);
+        if (r < 0) {
+                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because the caller's credentials could not be read.");
+                return 0;
+        }
+
+        call->gid = call_primary_gid(call->uid);
+
+        if (call->uid == 0) {
+                call_run(call, "root");
+                return 0;
+        }
+
+        r = polkit_check_authorization_async(call, call_polkit_reply);
+        if (r < 0)
+                call_deny(call, "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because polkit could not be asked: %s", strerror(-r));
+
+        return 0;
+}
+
+int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        EntryPointValue values[ENTRY_POINT_ARGUMENTS_MAX] = {};
+        const EntryPoint *e;
+        const char *sender;
+        Call *call;
+        int r;
+
+        e = entry_point_find(sd_bus_message_get_interface(message), sd_bus_message_get_member(message));
+        if (!e)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method %s.%s.",
+                                         sd_bus_message_get_interface(message), sd_bus_message_get_member(message));
+
+        r = call_read_arguments(message, e, values, error);
+        if (r < 0)
+                return r;
+
+        sender = sd_bus_message_get_sender(message);
+        if (!sender)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The caller has no bus name.");
+
+        call = calloc(1, sizeof(Call));
+        if (!call)
+                return -ENOMEM;
+
+        *call = (Call) {
+                .manager = m,
+                .message = sd_bus_message_ref(message),
+                .entry_point = e,
+                .sender = strdup(sender),
+                .uid = (uid_t) -1,
+                .gid = (gid_t) -1,
+        };
+        memcpy(call->arguments, values, sizeof(values));
+
+        call->next = m->calls;
+        if (m->calls)
+                m->calls->previous = call;
+        m->calls = call;
+        manager_call_started(m);
+
+        if (!call->sender) {
+                call_free(call);
+                return -ENOMEM;
+        }
+
+        r = sd_bus_call_method_async(m->bus, &call->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "GetConnectionCredentials",
+                                     call_credentials_reply, call, "s", call->sender);
+        if (r < 0) {
+                call_free(call);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization failed because the caller's credentials could not be requested: %s",
+                                         strerror(-r));
+        }
+
+        return 1;
+}
