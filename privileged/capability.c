@@ -88,22 +88,70 @@ static int capability_set_mask(cap_flag_t flag, uint64_t mask, cap_t caps) {
         return 0;
 }
 
-int capability_setup(void) {
-        uint64_t wanted = privilege_context_union_mask(), effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+static int capability_bounding_mask(uint64_t *ret_mask) {
+        uint64_t mask = 0;
+
+        for (cap_value_t c = 0; c <= capability_last() && c < 64; c++) {
+                int r = cap_get_bound(c);
+                if (r < 0)
+                        return -errno;
+                if (r > 0)
+                        mask |= UINT64_C(1) << c;
+        }
+
+        *ret_mask = mask;
+        return 0;
+}
+
+static int capability_shrink_bounding_set(uint64_t keep) {
+        uint64_t bounding;
+        int r;
+
+        r = capability_bounding_mask(&bounding);
+        if (r < 0)
+                return r;
+        if ((bounding & ~keep) == 0)
+                return 0;
+
+        /* Dropping from the bounding set needs CAP_SETPCAP effective. */
+        _cleanup_cap_ cap_t caps = cap_get_proc();
+        if (!caps)
+                return -errno;
+
+        r = capability_set_mask(CAP_EFFECTIVE, UINT64_C(1) << CAP_SETPCAP, caps);
+        if (r < 0)
+                return r;
+        if (cap_set_proc(caps) < 0)
+                return -errno;
+
+        for (cap_value_t c = 0; c <= capability_last() && c < 64; c++)
+                if (((bounding & ~keep) >> c) & 1)
+                        if (cap_drop_bound(c) < 0)
+                                return -errno;
+
+        return 0;
+}
+
+int capability_confine(uint64_t permitted_keep, uint64_t bounding_keep) {
+        uint64_t effective = 0, permitted = 0, inheritable = 0, ambient = 0, bounding = 0;
         _cleanup_cap_ cap_t caps = NULL;
         int r;
 
         r = capability_get_masks(&effective, &permitted);
         if (r < 0)
                 return r;
-        if ((permitted & wanted) != wanted)
+        if ((permitted & permitted_keep) != permitted_keep)
                 return -EPERM;
+
+        r = capability_shrink_bounding_set(bounding_keep);
+        if (r < 0)
+                return r;
 
         caps = cap_init();
         if (!caps)
                 return -errno;
 
-        r = capability_set_mask(CAP_PERMITTED, wanted, caps);
+        r = capability_set_mask(CAP_PERMITTED, permitted_keep, caps);
         if (r < 0)
                 return r;
 
@@ -130,7 +178,12 @@ int capability_setup(void) {
         if (r < 0)
                 return r;
 
-        if (effective != 0 || permitted != wanted || inheritable != 0 || ambient != 0)
+        r = capability_bounding_mask(&bounding);
+        if (r < 0)
+                return r;
+
+        if (effective != 0 || permitted != permitted_keep || inheritable != 0 || ambient != 0 ||
+            (bounding & ~bounding_keep) != 0)
                 return -EPERM;
 
         if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)

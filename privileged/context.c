@@ -26,7 +26,7 @@ const PrivilegeContext privilege_context_net_admin = {
         .n_capabilities = 1,
 };
 
-static const PrivilegeContext *const privilege_contexts[] = {
+const PrivilegeContext *const privilege_contexts[PRIVILEGE_CONTEXTS_MAX] = {
         &privilege_context_sys_admin,
         &privilege_context_file_admin,
         &privilege_context_net_admin,
@@ -51,4 +51,8 @@ uint64_t privilege_context_union_mask(void) {
                 mask |= privilege_context_mask(privilege_contexts[i]);
 
         return mask;
+}
+
+uint64_t privilege_context_supervisor_mask(void) {
+        return privilege_context_union_mask() | (UINT64_C(1) << CAP_SETPCAP);
 }

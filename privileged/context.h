@@ -19,14 +19,25 @@ extern const PrivilegeContext privilege_context_sys_admin;
 extern const PrivilegeContext privilege_context_file_admin;
 extern const PrivilegeContext privilege_context_net_admin;
 
+/* Every context, in a fixed order; each gets a worker process. */
+#define PRIVILEGE_CONTEXTS_MAX 3
+extern const PrivilegeContext *const privilege_contexts[PRIVILEGE_CONTEXTS_MAX];
+
 /* Bit mask (1 << capability) of one context, and of all contexts. */
 uint64_t privilege_context_mask(const PrivilegeContext *context);
 uint64_t privilege_context_union_mask(void);
 
-/* Keeps the union of all contexts in the permitted set, clears the effective,
- * inheritable and ambient sets and sets no_new_privs. Fails with -EPERM when a
- * capability of the union is not permitted. Reads the sets back. */
-int capability_setup(void);
+/* The capabilities of the supervisor process: the union of all contexts,
+ * and CAP_SETPCAP, which each new process needs to shrink its bounding set. */
+uint64_t privilege_context_supervisor_mask(void);
+
+/* Confines the process: permitted becomes exactly permitted_keep, the
+ * bounding set at most bounding_keep, effective, inheritable and ambient
+ * become empty, and no_new_privs is set. Shrinking the bounding set needs
+ * CAP_SETPCAP in the permitted set. Reads every set back and fails with
+ * -EPERM if one is not as requested, or if permitted_keep is not already
+ * permitted. */
+int capability_confine(uint64_t permitted_keep, uint64_t bounding_keep);
 
 /* Makes exactly the context's capabilities effective, or none when context is
  * NULL, and reads the effective set back. */

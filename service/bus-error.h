@@ -4,6 +4,10 @@
 #include <systemd/sd-bus.h>
 
 #define PRIVSEP_ERROR_PREFIX "org.privsep.Privsep1.Error."
+#define PRIVSEP_ERROR_TIMED_OUT PRIVSEP_ERROR_PREFIX "TimedOut"
+#define PRIVSEP_ERROR_WORKER_FAILED PRIVSEP_ERROR_PREFIX "WorkerFailed"
+#define PRIVSEP_ERROR_LIMIT_EXCEEDED PRIVSEP_ERROR_PREFIX "LimitExceeded"
+#define PRIVSEP_ERROR_REQUEST_TOO_LARGE PRIVSEP_ERROR_PREFIX "RequestTooLarge"
 
 /* Returns the D-Bus error name for a negative errno from an entry point. */
 const char *bus_error_name_from_errno(int error);

@@ -30,12 +30,16 @@
 #include "log.h"
 #include "polkit.h"
 #include "quote.h"
+#include "workers.h"
 
 Call *call_free(Call *call) {
         if (!call)
                 return NULL;
 
         Manager *m = call->manager;
+
+        if (call->queued || call->manager->n_workers > 0)
+                workers_forget_call(m, call);
 
         if (call->previous)
                 call->previous->next = call->next;
@@ -102,16 +106,27 @@ static int call_reject_argument(const EntryPointArgument *argument, const EntryP
 }
 
 static int call_read_arguments(sd_bus_message *message, const EntryPoint *e, EntryPointValue *values, sd_bus_error *error) {
+        size_t size = 0;
         int r;
+
+        for (size_t i = 0; i < e->n_arguments; i++) {
+                r = call_read_argument(message, e->arguments[i].type, &values[i]);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Failed to read argument '%s': %s",
+                                                 e->arguments[i].name, strerror(-r));
+
+                if (e->arguments[i].type == 's')
+                        size += strlen(values[i].string);
+        }
+
+        if (size > CALL_REQUEST_BYTES_MAX)
+                return sd_bus_error_setf(error, PRIVSEP_ERROR_REQUEST_TOO_LARGE,
+                                         "The request's arguments are %zu bytes long; the limit is %u bytes.",
+                                         size, CALL_REQUEST_BYTES_MAX);
 
         for (size_t i = 0; i < e->n_arguments; i++) {
                 const EntryPointArgument *argument = &e->arguments[i];
                 const char *allowed = NULL;
-
-                r = call_read_argument(message, argument->type, &values[i]);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Failed to read argument '%s': %s", argument->name, strerror(-r));
 
                 if (!argument->validate)
                         continue;
@@ -122,6 +137,16 @@ static int call_read_arguments(sd_bus_message *message, const EntryPoint *e, Ent
         }
 
         return 0;
+}
+
+static unsigned call_count(Manager *m, const char *sender, uid_t uid) {
+        unsigned n = 0;
+
+        for (Call *call = m->calls; call; call = call->next)
+                if ((sender && strcmp(call->sender, sender) == 0) || (!sender && call->uid == uid))
+                        n++;
+
+        return n;
 }
 
 /* Ends a call without running it: logs the decision and replies with the
@@ -149,11 +174,7 @@ static void call_deny(Call *call, const char *decision, const char *error_name, 
 }
 
 static void call_run(Call *call, const char *decision) {
-        const EntryPoint *e = call->entry_point;
-        EntryPointCaller caller = { .uid = call->uid, .gid = call->gid };
-        EntryPointResult result = {};
-        char fallback[256];
-        int r;
+        call->decision = decision;
 
         if (call->caller_gone) {
                 call_deny(call, "caller-disconnected", SD_BUS_ERROR_ACCESS_DENIED,
@@ -161,21 +182,65 @@ static void call_run(Call *call, const char *decision) {
                 return;
         }
 
-        r = entry_point_run(e, call->arguments, &caller, &result);
+        workers_submit(call->manager, call);
+}
 
-        journal_log_call(call, decision, r < 0 ? "failed" : "done", r, result.reason);
+static void call_reply_error(Call *call, const char *error_name, const char *message) {
+        int r;
+
+        if (call->caller_gone) {
+                log_notice("%s disconnected before %s.%s() finished; the result is dropped.",
+                           call->sender, call->entry_point->interface, call->entry_point->member);
+                return;
+        }
+
+        r = sd_bus_reply_method_errorf(call->message, error_name, "%s", message);
+        if (r < 0)
+                log_warning("Failed to send the reply to %s: %s", call->sender, strerror(-r));
+}
+
+void call_complete(Call *call, int error, const char *reason) {
+        const EntryPoint *e = call->entry_point;
+        char fallback[256];
+        int r = 0;
+
+        journal_log_call(call, call->decision, error < 0 ? "failed" : "done", error, reason);
 
         if (call->caller_gone)
                 log_notice("%s disconnected before %s.%s() finished; the result is dropped.",
                            call->sender, e->interface, e->member);
-        else if (r < 0) {
+        else if (error < 0) {
                 snprintf(fallback, sizeof(fallback), "%s.%s() failed", e->interface, e->member);
-                r = bus_error_reply(call->message, r, result.reason, fallback);
+                r = bus_error_reply(call->message, error, reason, fallback);
         } else
                 r = sd_bus_reply_method_return(call->message, NULL);
         if (r < 0)
                 log_warning("Failed to send the reply to %s: %s", call->sender, strerror(-r));
 
+        call_free(call);
+}
+
+void call_end(Call *call, const char *error_name, const char *message) {
+        journal_log_call(call, call->decision, "worker-failed", 0, message);
+        call_reply_error(call, error_name, message);
+        call_free(call);
+}
+
+void call_end_timed_out(Call *call) {
+        const EntryPoint *e = call->entry_point;
+        char message[256];
+
+        snprintf(message, sizeof(message), "%s.%s() did not finish within its time limit of %llu ms and was stopped",
+                 e->interface, e->member,
+                 (unsigned long long) ((e->timeout_usec > 0 ? e->timeout_usec : WORKERS_TIMEOUT_DEFAULT_USEC) / 1000));
+
+        journal_log_call(call, call->decision, "timed-out", -ETIMEDOUT, message);
+        call_reply_error(call, PRIVSEP_ERROR_TIMED_OUT, message);
+        call_free(call);
+}
+
+void call_end_not_started(Call *call) {
+        journal_log_call(call, call->decision, "not-run", 0, "The caller disconnected before the call started");
         call_free(call);
 }
 
@@ -292,6 +357,13 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
 
         call->gid = call_primary_gid(call->uid);
 
+        if (call_count(call->manager, NULL, call->uid) > call->manager->max_calls_per_user) {
+                call_deny(call, "limit-exceeded", PRIVSEP_ERROR_LIMIT_EXCEEDED,
+                          "Too many calls in flight for uid %u (at most %u); try again later.",
+                          (unsigned) call->uid, call->manager->max_calls_per_user);
+                return 0;
+        }
+
         if (call->uid == 0) {
                 call_run(call, "root");
                 return 0;
@@ -325,6 +397,12 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
         sender = sd_bus_message_get_sender(message);
         if (!sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The caller has no bus name.");
+
+        /* The uid is not known yet, so the first limit is per connection. */
+        if (m->n_calls >= CALLS_MAX || call_count(m, sender, 0) >= m->max_calls_per_user)
+                return sd_bus_error_setf(error, PRIVSEP_ERROR_LIMIT_EXCEEDED,
+                                         "Too many calls in flight (at most %u per caller and %u in all); try again later.",
+                                         m->max_calls_per_user, CALLS_MAX);
 
         call = calloc(1, sizeof(Call));
         if (!call)

@@ -26,6 +26,12 @@ struct Call {
         sd_bus_slot *slot;
         /* Set when the caller's connection closes before the reply. */
         bool caller_gone;
+        /* How the call was authorized: "root" or "authorized". */
+        const char *decision;
+
+        /* In a worker's queue, waiting to run. */
+        bool queued;
+        Call *queue_next;
 
         Call *previous, *next;
 };
@@ -37,3 +43,20 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
 void call_mark_caller_gone(Manager *m, const char *unique_name);
 
 Call *call_free(Call *call);
+
+/* Ends an authorized call with the entry point's result: logs it, replies
+ * and frees the call. error is 0 or a negative errno. */
+void call_complete(Call *call, int error, const char *reason);
+
+/* Ends an authorized call that did not produce a result, with a named error. */
+void call_end(Call *call, const char *error_name, const char *message);
+void call_end_timed_out(Call *call);
+
+/* Ends a call whose caller disconnected before it started, without running it. */
+void call_end_not_started(Call *call);
+
+/* Limits on calls in flight, so that one caller cannot starve the others. */
+#define CALLS_PER_USER_DEFAULT 8U
+#define CALLS_MAX 1024U
+/* Total size of a request's string arguments, checked before validation. */
+#define CALL_REQUEST_BYTES_MAX (128U * 1024U)

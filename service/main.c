@@ -10,7 +10,9 @@
 
 #include "context.h"
 #include "log.h"
+#include "call.h"
 #include "manager.h"
+#include "supervisor.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -22,7 +24,9 @@ static void help(void) {
                "  -h --help                   Show this help and exit\n"
                "     --version               Show the version and exit\n"
                "     --idle-timeout=SECONDS  Exit after this many seconds without a call\n"
-               "                             (default 30; 0 disables exiting when idle)\n");
+               "                             (default 30; 0 disables exiting when idle)\n"
+               "     --max-calls-per-user=N  Calls one user may have in flight at once\n"
+               "                             (default %u)\n", CALLS_PER_USER_DEFAULT);
 }
 
 static int parse_seconds(const char *s, uint64_t *ret_usec) {
@@ -39,11 +43,12 @@ static int parse_seconds(const char *s, uint64_t *ret_usec) {
 }
 
 static int parse_arguments(int argc, char *argv[], Manager *m) {
-        enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT };
+        enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_MAX_CALLS_PER_USER };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h' },
                 { "version",      no_argument,       NULL, ARG_VERSION },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
+                { "max-calls-per-user", required_argument, NULL, ARG_MAX_CALLS_PER_USER },
                 {}
         };
         int c;
@@ -62,6 +67,20 @@ static int parse_arguments(int argc, char *argv[], Manager *m) {
                                 return -EINVAL;
                         }
                         break;
+                case ARG_MAX_CALLS_PER_USER: {
+                        char *end = NULL;
+                        unsigned long n;
+
+                        errno = 0;
+                        n = strtoul(optarg, &end, 10);
+                        if (errno != 0 || !end || *end != '\0' || optarg[0] == '\0' || optarg[0] == '-' ||
+                            n < 1 || n > CALLS_MAX) {
+                                log_error("Invalid --max-calls-per-user value '%s': expected 1 to %u.", optarg, CALLS_MAX);
+                                return -EINVAL;
+                        }
+                        m->max_calls_per_user = (unsigned) n;
+                        break;
+                }
                 default:
                         return -EINVAL;
                 }
@@ -75,11 +94,13 @@ static int parse_arguments(int argc, char *argv[], Manager *m) {
 }
 
 static int setup_capabilities(void) {
-        uint64_t wanted = privilege_context_union_mask(), effective = 0, permitted = 0;
+        uint64_t wanted = privilege_context_supervisor_mask(), effective = 0, permitted = 0;
         char names[512];
         int r;
 
-        r = capability_setup();
+        /* The supervisor keeps what its children need and nothing else; its
+         * bounding set shrinks to the contexts' union. */
+        r = capability_confine(wanted, privilege_context_union_mask());
         if (r >= 0)
                 return 0;
 
@@ -88,8 +109,8 @@ static int setup_capabilities(void) {
                 names[0] = '\0';
 
         if (names[0])
-                log_error("Missing capabilities: %s. Start privsepd with exactly its contexts' capabilities "
-                          "(AmbientCapabilities= in privsepd.service).", names);
+                log_error("Missing capabilities: %s. privsepd needs exactly the union of its contexts' "
+                          "capabilities and cap_setpcap (AmbientCapabilities= in privsepd.service).", names);
         return log_error_errno(r, "Failed to set up capabilities");
 }
 
@@ -109,15 +130,7 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
 
-        r = manager_start(m);
-        if (r < 0)
-                goto finish;
-
-        log_info("privsepd %s ready.", PACKAGE_VERSION);
-
-        r = manager_run(m);
-        if (r < 0)
-                log_error_errno(r, "Event loop failed");
+        r = supervisor_run(m);
 
 finish:
         manager_free(m);

@@ -207,7 +207,7 @@ static int manager_on_exit_check(sd_event_source *source, void *userdata) {
         return manager_exit_when_drained(userdata);
 }
 
-static void manager_begin_shutdown(Manager *m, const char *why) {
+void manager_begin_shutdown(Manager *m, const char *why) {
         int r;
 
         if (m->shutting_down)
@@ -277,6 +277,7 @@ int manager_new(Manager **ret) {
                 return -ENOMEM;
 
         m->idle_timeout_usec = IDLE_TIMEOUT_DEFAULT_USEC;
+        m->max_calls_per_user = CALLS_PER_USER_DEFAULT;
         *ret = m;
         return 0;
 }
@@ -288,6 +289,8 @@ Manager *manager_free(Manager *m) {
         while (m->calls)
                 call_free(m->calls);
 
+        workers_stop(m);
+
         sd_event_source_unref(m->idle_source);
         sd_bus_flush_close_unref(m->bus);
         manager_free_vtables(m);
@@ -296,11 +299,12 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-int manager_start(Manager *m) {
+static int manager_start(Manager *m, int control_fd) {
         sigset_t mask;
         int r;
 
-        r = sd_event_default(&m->event);
+        /* Not sd_event_default(): this process is a fork of the supervisor. */
+        r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop");
 
@@ -315,6 +319,10 @@ int manager_start(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, manager_on_signal, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals");
+
+        r = workers_start(m, control_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the control socket");
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)
@@ -364,6 +372,18 @@ int manager_start(Manager *m) {
         return 0;
 }
 
-int manager_run(Manager *m) {
-        return sd_event_loop(m->event);
+int manager_main(Manager *m, int control_fd) {
+        int r;
+
+        r = manager_start(m, control_fd);
+        if (r < 0)
+                return r;
+
+        log_info("privsepd %s ready.", PACKAGE_VERSION);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed");
+
+        return 0;
 }

@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "entry-point.h"
+#include "workers.h"
 
 #define PRIVSEP_BUS_NAME "org.privsep.Privsep1"
 #define PRIVSEP_OBJECT_PATH "/org/privsep/Privsep1"
@@ -14,7 +15,6 @@
 
 #define IDLE_TIMEOUT_DEFAULT_USEC (30 * UINT64_C(1000000))
 
-typedef struct Call Call;
 
 typedef struct ManagerInterface {
         const char *name;
@@ -23,8 +23,8 @@ typedef struct ManagerInterface {
         size_t n_methods;
 } ManagerInterface;
 
-/* The daemon's state, passed to every bus handler as userdata. */
-typedef struct Manager {
+/* The front process's state, passed to every bus handler as userdata. */
+struct Manager {
         sd_event *event;
         sd_bus *bus;
 
@@ -38,12 +38,24 @@ typedef struct Manager {
         uint64_t idle_timeout_usec; /* 0: never exit when idle */
         sd_event_source *idle_source;
         bool shutting_down;
-} Manager;
+
+        unsigned max_calls_per_user;
+
+        /* One per privilege context, fed by the supervisor. */
+        Worker workers[PRIVILEGE_CONTEXTS_MAX];
+        size_t n_workers;
+        sd_event_source *control_source;
+};
 
 int manager_new(Manager **ret);
 Manager *manager_free(Manager *m);
-int manager_start(Manager *m);
-int manager_run(Manager *m);
+/* Runs the front process: connects to the bus, takes the name, and serves
+ * calls until it is idle or asked to stop. control_fd is the socket on which
+ * the supervisor hands over worker connections. */
+int manager_main(Manager *m, int control_fd);
+
+/* Releases the bus name, finishes the calls in flight and exits. */
+void manager_begin_shutdown(Manager *m, const char *why);
 
 /* Called when a call ends, to arm the idle timer or finish a shutdown. */
 void manager_call_finished(Manager *m);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Mount point preparation and the mountinfo check, without mounting. */
+
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mount.h"
+
+typedef struct {
+        char *directory;
+        int dir_fd;
+} Fixture;
+
+static void fixture_set_up(Fixture *f, gconstpointer data) {
+        f->directory = g_dir_make_tmp("privsep-mount-XXXXXX", NULL);
+        g_assert_nonnull(f->directory);
+        f->dir_fd = open(f->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(f->dir_fd, >=, 0);
+}
+
+static void fixture_tear_down(Fixture *f, gconstpointer data) {
+        g_autofree char *command = g_strdup_printf("rm -rf '%s'", f->directory);
+        g_assert_cmpint(system(command), ==, 0);
+        close(f->dir_fd);
+        g_free(f->directory);
+}
+
+static void test_creates_directory(Fixture *f, gconstpointer data) {
+        bool created = false;
+        struct stat st;
+
+        g_assert_cmpint(mount_prepare_directory(f->dir_fd, "data", &created), ==, 0);
+        g_assert_true(created);
+        g_assert_cmpint(fstatat(f->dir_fd, "data", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISDIR(st.st_mode));
+}
+
+static void test_reuses_directory(Fixture *f, gconstpointer data) {
+        bool created = true;
+
+        g_assert_cmpint(mkdirat(f->dir_fd, "data", 0755), ==, 0);
+        g_assert_cmpint(mount_prepare_directory(f->dir_fd, "data", &created), ==, 0);
+        g_assert_false(created);
+}
+
+static void test_rejects_symlink(Fixture *f, gconstpointer data) {
+        g_autofree char *target = g_build_filename(f->directory, "elsewhere", NULL);
+        bool created = false;
+        struct stat st;
+
+        /* A link to a directory, and a dangling one: neither is followed. */
+        g_assert_cmpint(mkdirat(f->dir_fd, "elsewhere", 0755), ==, 0);
+        g_assert_cmpint(symlinkat(target, f->dir_fd, "data"), ==, 0);
+        g_assert_cmpint(mount_prepare_directory(f->dir_fd, "data", &created), ==, -ELOOP);
+        g_assert_false(created);
+
+        g_assert_cmpint(symlinkat("/nonexistent/privsep-test", f->dir_fd, "dangling"), ==, 0);
+        g_assert_cmpint(mount_prepare_directory(f->dir_fd, "dangling", &created), ==, -ELOOP);
+        g_assert_cmpint(stat("/nonexistent/privsep-test", &st), ==, -1);
+}
+
+static void test_rejects_file(Fixture *f, gconstpointer data) {
+        bool created = false;
+        int fd;
+
+        fd = openat(f->dir_fd, "data", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        g_assert_cmpint(fd, >=, 0);
+        close(fd);
+
+        g_assert_cmpint(mount_prepare_directory(f->dir_fd, "data", &created), ==, -ENOTDIR);
+}
+
+static char *write_mountinfo(Fixture *f, const char *content) {
+        char *path = g_build_filename(f->directory, "mountinfo", NULL);
+        g_assert_true(g_file_set_contents(path, content, -1, NULL));
+        return path;
+}
+
+static void test_mountinfo(Fixture *f, gconstpointer data) {
+        g_autofree char *path = write_mountinfo(f,
+                "22 1 0:21 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw,mode=755\n"
+                "90 22 0:42 / /run/privsep/mounts/ours rw,nosuid,nodev,noexec,relatime shared:7 - tmpfs privsep rw,size=1024k\n"
+                "91 22 0:43 / /run/privsep/mounts/other rw,relatime - tmpfs tmpfs rw,size=1024k\n"
+                "92 22 0:44 / /run/privsep/mounts/covered rw - tmpfs privsep rw\n"
+                "93 92 0:45 / /run/privsep/mounts/covered rw - ext4 /dev/sda1 rw\n"
+                "94 22 0:46 / /run/privsep/mounts/ours2 rw - tmpfs privsep rw\n");
+
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/ours"), ==, 1);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/ours2"), ==, 1);
+        /* Someone else's tmpfs, another file system on top, or nothing. */
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/other"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/covered"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/none"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/our"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run"), ==, 0);
+}
+
+static void test_mountinfo_missing(Fixture *f, gconstpointer data) {
+        g_assert_cmpint(mount_is_privsep_tmpfs("/nonexistent/mountinfo", "/run"), ==, -ENOENT);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, function) g_test_add(path, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
+        ADD("/mount/directory/creates", test_creates_directory);
+        ADD("/mount/directory/reuses-empty", test_reuses_directory);
+        ADD("/mount/directory/rejects-symlink", test_rejects_symlink);
+        ADD("/mount/directory/rejects-file", test_rejects_file);
+        ADD("/mount/mountinfo/finds-own-tmpfs", test_mountinfo);
+        ADD("/mount/mountinfo/missing-file", test_mountinfo_missing);
+
+        return g_test_run();
+}
