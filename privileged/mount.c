@@ -81,7 +81,7 @@ static char *mount_next_field(char **p) {
         return field ? field : "";
 }
 
-int mount_is_privsep_tmpfs(const char *mountinfo_path, const char *path) {
+int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path) {
         char *line = NULL;
         size_t size = 0;
         int found = 0;
@@ -91,32 +91,49 @@ int mount_is_privsep_tmpfs(const char *mountinfo_path, const char *path) {
         if (!f)
                 return -errno;
 
-        /* Format: ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS.
-         * Later lines are mounted on top of earlier ones. */
+        /* Format: ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS */
         while (getline(&line, &size, f) > 0) {
-                char *p = line, *mount_point, *type, *source;
+                char *p = line, *id, *mount_point, *type, *source, *end = NULL;
 
                 line[strcspn(line, "\n")] = '\0';
 
-                for (int i = 0; i < 4; i++)
-                        (void) mount_next_field(&p);
-                mount_point = mount_next_field(&p);
-                if (strcmp(mount_point, path) != 0)
+                id = mount_next_field(&p);
+                if (strtoull(id, &end, 10) != mount_id || !end || *end != '\0')
                         continue;
 
-                p = strstr(p, " - ");
+                for (int i = 0; i < 3; i++)
+                        (void) mount_next_field(&p);
+                mount_point = mount_next_field(&p);
+
+                p = p ? strstr(p, " - ") : NULL;
                 if (!p)
-                        continue;
+                        break;
                 p += 3;
 
                 type = mount_next_field(&p);
                 source = mount_next_field(&p);
-                found = strcmp(type, "tmpfs") == 0 && strcmp(source, MOUNT_SOURCE) == 0;
+                found = strcmp(mount_point, path) == 0 && strcmp(type, "tmpfs") == 0 &&
+                        strcmp(source, MOUNT_SOURCE) == 0;
+                break;
         }
 
         free(line);
         fclose(f);
         return found;
+}
+
+/* Finds whether dir_fd/name is the root of a tmpfs that this service
+ * mounted at path. The mount ID comes from the directory itself, so the
+ * answer is about the mount that a later umount2() on it would remove. */
+static int mount_check_privsep_tmpfs(int dir_fd, const char *name, const char *path) {
+        struct statx st;
+
+        if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.stx_mode) || !(st.stx_mask & STATX_MNT_ID))
+                return 0;
+
+        return mount_is_privsep_tmpfs("/proc/self/mountinfo", st.stx_mnt_id, path);
 }
 
 static int mount_open_directory(EntryPointResult *result) {
@@ -204,9 +221,9 @@ static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller 
         if (dir_fd < 0)
                 return dir_fd;
 
-        r = mount_is_privsep_tmpfs("/proc/self/mountinfo", path);
+        r = mount_check_privsep_tmpfs(dir_fd, name, path);
         if (r < 0) {
-                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                entry_point_set_reason(result, "Failed to check for a mount at %s", path);
                 return r;
         }
         if (r > 0) {
@@ -244,13 +261,18 @@ fail:
 static int mount_unmount(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
         const char *name = arguments[0].string;
         char path[sizeof(MOUNT_DIRECTORY) + MOUNT_NAME_MAX + 2];
+        char fd_path[64 + MOUNT_NAME_MAX];
         int r;
 
         snprintf(path, sizeof(path), "%s/%s", MOUNT_DIRECTORY, name);
 
-        r = mount_is_privsep_tmpfs("/proc/self/mountinfo", path);
+        _cleanup_close_ int dir_fd = mount_open_directory(result);
+        if (dir_fd < 0)
+                return dir_fd;
+
+        r = mount_check_privsep_tmpfs(dir_fd, name, path);
         if (r < 0) {
-                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                entry_point_set_reason(result, "Failed to check for a mount at %s", path);
                 return r;
         }
         if (r == 0) {
@@ -258,11 +280,11 @@ static int mount_unmount(const EntryPointValue *arguments, const EntryPointCalle
                 return -ENOENT;
         }
 
-        _cleanup_close_ int dir_fd = mount_open_directory(result);
-        if (dir_fd < 0)
-                return dir_fd;
-
-        if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
+        /* umount2() takes only a path. Going through the directory fd means
+         * no symbolic link planted above the mount point is followed, and
+         * UMOUNT_NOFOLLOW covers the mount point itself. */
+        snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d/%s", dir_fd, name);
+        if (umount2(fd_path, UMOUNT_NOFOLLOW) < 0) {
                 entry_point_set_reason(result, "Failed to unmount %s", path);
                 return -errno;
         }

@@ -24,7 +24,7 @@ int mount_validate_size(const EntryPointValue *value, const char **ret_allowed);
  * Sets *ret_created when it made the directory. */
 int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created);
 
-/* Finds whether the top-most mount at path, as listed in a mountinfo file,
- * is a tmpfs whose source is MOUNT_SOURCE. Returns 1 if so, 0 if another
- * file system or nothing is mounted there. */
-int mount_is_privsep_tmpfs(const char *mountinfo_path, const char *path);
+/* Finds whether the mount with ID mount_id, as listed in a mountinfo file,
+ * is a tmpfs with source MOUNT_SOURCE mounted at path. Returns 1 if so, 0 if
+ * not. */
+int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path);

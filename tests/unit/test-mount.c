@@ -86,20 +86,24 @@ static void test_mountinfo(Fixture *f, gconstpointer data) {
                 "91 22 0:43 / /run/privsep/mounts/other rw,relatime - tmpfs tmpfs rw,size=1024k\n"
                 "92 22 0:44 / /run/privsep/mounts/covered rw - tmpfs privsep rw\n"
                 "93 92 0:45 / /run/privsep/mounts/covered rw - ext4 /dev/sda1 rw\n"
-                "94 22 0:46 / /run/privsep/mounts/ours2 rw - tmpfs privsep rw\n");
+                "94 22 0:46 / /elsewhere rw - tmpfs privsep rw\n"
+                "950 22 0:47 / /run/privsep/mounts/long-id rw - tmpfs privsep rw\n");
 
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/ours"), ==, 1);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/ours2"), ==, 1);
-        /* Someone else's tmpfs, another file system on top, or nothing. */
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/other"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/covered"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/none"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run/privsep/mounts/our"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, "/run"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/ours"), ==, 1);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 950, "/run/privsep/mounts/long-id"), ==, 1);
+        /* Someone else's tmpfs, another file system on top, a privsep tmpfs
+         * moved elsewhere, a wrong ID, or nothing. */
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 91, "/run/privsep/mounts/other"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 93, "/run/privsep/mounts/covered"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 94, "/run/privsep/mounts/ours"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 95, "/run/privsep/mounts/long-id"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 9, "/run/privsep/mounts/ours"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 22, "/run/privsep/mounts/none"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/our"), ==, 0);
 }
 
 static void test_mountinfo_missing(Fixture *f, gconstpointer data) {
-        g_assert_cmpint(mount_is_privsep_tmpfs("/nonexistent/mountinfo", "/run"), ==, -ENOENT);
+        g_assert_cmpint(mount_is_privsep_tmpfs("/nonexistent/mountinfo", 1, "/run"), ==, -ENOENT);
 }
 
 int main(int argc, char *argv[]) {

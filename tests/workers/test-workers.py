@@ -8,7 +8,7 @@ runs in the sys_admin context with a 1 s time limit) as an unprivileged uid
 with ambient capabilities, on a private bus inside its own mount, UTS and
 network namespaces. Callers are root, so polkit is not involved here; the
 polkit paths are tested against real and scripted polkit elsewhere.
-Prints TAP; exits 77 when not root.
+Prints TAP, and a skip plan when not root.
 """
 
 import os
@@ -310,8 +310,10 @@ def in_namespace(build):
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
+        # meson 1.0 counts exit code 77 of a TAP test as an error, so the
+        # skip is reported in TAP alone.
         print("1..0 # SKIP needs root for namespaces and setpriv")
-        sys.exit(77)
+        sys.exit(0)
     if os.environ.get("PRIVSEP_IN_NAMESPACE") != "1":
         environment = dict(os.environ, PRIVSEP_IN_NAMESPACE="1",
                            DBUS_SYSTEM_BUS_ADDRESS="unix:path=/run/dbus/system_bus_socket")
