@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The privilege contexts. There is deliberately none that holds every
- * capability; each set is the minimum its entry points need. */
+/* The privilege contexts. No context contains every capability, and each
+ * set is the minimum its entry points need. */
 
 #include "context.h"
 

@@ -31,8 +31,8 @@ typedef union EntryPointValue {
 } EntryPointValue;
 
 /* Checks one argument without looking at the system. Returns 0 when the value
- * is allowed, or -EINVAL and sets *ret_allowed to a static text that says what
- * is allowed. */
+ * is allowed, or -EINVAL and sets *ret_allowed to a static text that describes
+ * the allowed values. */
 typedef int (*EntryPointValidator)(const EntryPointValue *value, const char **ret_allowed);
 
 typedef struct EntryPointArgument {
@@ -44,7 +44,7 @@ typedef struct EntryPointArgument {
         EntryPointValidator validate;
 } EntryPointArgument;
 
-/* What the service knows about the caller, from the bus daemon. */
+/* The caller's identity as the bus daemon reported it. */
 typedef struct EntryPointCaller {
         uid_t uid;
         gid_t gid;

@@ -55,6 +55,32 @@ static int motd_open_temporary(int dir_fd, char *name, size_t size) {
         return -EEXIST;
 }
 
+/* Writes the content, mode and owner of the temporary file and syncs it. */
+static int motd_fill_temporary(int fd, const char *content, size_t size, uid_t uid, gid_t gid,
+                               EntryPointResult *result) {
+        int r;
+
+        r = util_write_all(fd, content, size);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to write the temporary file");
+                return r;
+        }
+
+        /* Mode first: once root owns the file, changing its mode would need
+         * CAP_FOWNER, which this context does not hold. */
+        if (fchmod(fd, 0644) < 0 || fchown(fd, uid, gid) < 0) {
+                entry_point_set_reason(result, "Failed to set the owner and mode of the temporary file");
+                return -errno;
+        }
+
+        if (fsync(fd) < 0) {
+                entry_point_set_reason(result, "Failed to sync the temporary file");
+                return -errno;
+        }
+
+        return 0;
+}
+
 int motd_write_at(int dir_fd, const char *name, const char *content, size_t size,
                   uid_t uid, gid_t gid, EntryPointResult *result) {
         char temporary[32];
@@ -80,40 +106,20 @@ int motd_write_at(int dir_fd, const char *name, const char *content, size_t size
                 return fd;
         }
 
-        r = util_write_all(fd, content, size);
-        if (r < 0) {
-                entry_point_set_reason(result, "Failed to write the temporary file");
-                goto fail;
-        }
-
-        /* Mode first: once root owns the file, changing its mode would need
-         * CAP_FOWNER, which this context does not hold. */
-        if (fchmod(fd, 0644) < 0 || fchown(fd, uid, gid) < 0) {
-                r = -errno;
-                entry_point_set_reason(result, "Failed to set the owner and mode of the temporary file");
-                goto fail;
-        }
-
-        if (fsync(fd) < 0) {
-                r = -errno;
-                entry_point_set_reason(result, "Failed to sync the temporary file");
-                goto fail;
-        }
-
-        if (renameat(dir_fd, temporary, dir_fd, name) < 0) {
+        r = motd_fill_temporary(fd, content, size, uid, gid, result);
+        if (r >= 0 && renameat(dir_fd, temporary, dir_fd, name) < 0) {
                 r = -errno;
                 entry_point_set_reason(result, "Failed to move the new file into place");
-                goto fail;
+        }
+        if (r < 0) {
+                (void) unlinkat(dir_fd, temporary, 0);
+                return r;
         }
 
         /* The rename is durable once the directory is synced; the new content
          * is in place either way, so a failure here is not reported. */
         (void) fsync(dir_fd);
         return 0;
-
-fail:
-        (void) unlinkat(dir_fd, temporary, 0);
-        return r;
 }
 
 static int motd_update(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {

@@ -241,21 +241,17 @@ static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller 
         if (mount_fd < 0) {
                 r = mount_fd;
                 entry_point_set_reason(result, "Failed to create a tmpfs of %llu bytes", (unsigned long long) size);
-                goto fail;
-        }
-
-        if (move_mount(mount_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        } else if (move_mount(mount_fd, "", dir_fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 r = -errno;
                 entry_point_set_reason(result, "Failed to mount the tmpfs at %s", path);
-                goto fail;
         }
 
-        return 0;
-
-fail:
-        if (created)
+        /* Nothing is left half done: a mount point made for this call goes
+         * again when the mount failed. */
+        if (r < 0 && created)
                 (void) unlinkat(dir_fd, name, AT_REMOVEDIR);
-        return r;
+
+        return r < 0 ? r : 0;
 }
 
 static int mount_unmount(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {

@@ -114,8 +114,12 @@ static int setup_capabilities(void) {
         return log_error_errno(r, "Failed to set up capabilities");
 }
 
+static void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
 static int run(int argc, char *argv[]) {
-        Manager *m = NULL;
+        __attribute__((cleanup(manager_freep))) Manager *m = NULL;
         int r;
 
         r = manager_new(&m);
@@ -124,17 +128,13 @@ static int run(int argc, char *argv[]) {
 
         r = parse_arguments(argc, argv, m);
         if (r <= 0)
-                goto finish;
+                return r;
 
         r = setup_capabilities();
         if (r < 0)
-                goto finish;
+                return r;
 
-        r = supervisor_run(m);
-
-finish:
-        manager_free(m);
-        return r;
+        return supervisor_run(m);
 }
 
 int main(int argc, char *argv[]) {

@@ -310,14 +310,16 @@ static int workers_on_control(sd_event_source *source, int fd, uint32_t revents,
                         memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
 
         if ((size_t) n != sizeof(message) || fds[0] < 0 || fds[1] < 0 ||
-            message.context_index >= PRIVILEGE_CONTEXTS_MAX) {
+            message.context_index >= PRIVILEGE_CONTEXTS_MAX || !workers_find(m, privilege_contexts[message.context_index])) {
                 log_error("Ignoring a malformed message from the supervisor.");
-                goto fail;
+                if (fds[0] >= 0)
+                        close(fds[0]);
+                if (fds[1] >= 0)
+                        close(fds[1]);
+                return 0;
         }
 
         Worker *w = workers_find(m, privilege_contexts[message.context_index]);
-        if (!w)
-                goto fail;
 
         r = workers_connect(w, fds[0], fds[1], (pid_t) message.pid);
         if (r < 0) {
@@ -327,13 +329,6 @@ static int workers_on_control(sd_event_source *source, int fd, uint32_t revents,
 
         log_message(SD_DEBUG, "Connected to worker %s (process %d).", w->context->name, (int) message.pid);
         workers_dispatch(w);
-        return 0;
-
-fail:
-        if (fds[0] >= 0)
-                close(fds[0]);
-        if (fds[1] >= 0)
-                close(fds[1]);
         return 0;
 }
 
