@@ -124,7 +124,7 @@ int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const 
 
 /* Finds whether dir_fd/name is the root of a tmpfs that this service
  * mounted at path. The mount ID comes from the directory itself, so the
- * answer is about the mount that a later umount2() on it would remove. */
+ * result describes the mount that a later umount2() on it would remove. */
 static int mount_check_privsep_tmpfs(int dir_fd, const char *name, const char *path) {
         struct statx st;
 
