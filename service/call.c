@@ -270,6 +270,10 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
                           "The caller disconnected before it was authorized.");
         else if (authorized)
                 call_run(call, "authorized");
+        else if (challenge && sd_bus_message_get_allow_interactive_authorization(call->message) > 0)
+                call_deny(call, "challenge", SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                          "Interactive authentication is required for %s, but no polkit authentication agent completed it.",
+                          call->entry_point->action_id);
         else if (challenge)
                 call_deny(call, "challenge", SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                           "Interactive authentication is required for %s; call again with interactive authorization allowed.",

@@ -169,6 +169,25 @@ static void manager_free_vtables(Manager *m) {
         m->n_interfaces = 0;
 }
 
+/* Restarts the idle timer on every incoming method call, so that calls
+ * that need no worker, such as ListMethods or Introspect, also keep the
+ * daemon alive. */
+static int manager_on_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->idle_source || m->n_calls > 0 || m->shutting_down || !sd_bus_message_is_method_call(message, NULL, NULL))
+                return 0;
+
+        r = sd_event_source_set_time_relative(m->idle_source, m->idle_timeout_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->idle_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning("Failed to restart the idle timer: %s", strerror(-r));
+
+        return 0;
+}
+
 static int manager_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name, *old_owner, *new_owner;
@@ -342,6 +361,10 @@ static int manager_start(Manager *m, int control_fd) {
                                 "org.freedesktop.DBus", "NameOwnerChanged", manager_name_owner_changed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch NameOwnerChanged");
+
+        r = sd_bus_add_filter(m->bus, NULL, manager_on_message, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the message filter");
 
         r = manager_build_vtables(m);
         if (r < 0)

@@ -171,7 +171,9 @@ static int supervisor_on_worker_exit(sd_event_source *source, const siginfo_t *i
         w->pid = 0;
         sd_event_source_disable_unref(source);
 
-        if (s->front_exited)
+        /* A worker exits cleanly only when the front closed its socket,
+         * which happens when the front itself exits. */
+        if (s->front_exited || (info->si_code == CLD_EXITED && info->si_status == 0))
                 return 0;
 
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &now);

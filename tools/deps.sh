@@ -19,8 +19,9 @@ privsep_install_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# What building privsepd needs.
-PRIVSEP_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libcap-dev systemd dbus)
+# What configuring and building privsepd needs; meson reads install
+# directories from dbus-1.pc and builds the GLib unit tests too.
+PRIVSEP_BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libcap-dev libdbus-1-dev libglib2.0-dev systemd dbus)
 # What the demo and the bus tests run: a real bus, polkitd and busctl.
 PRIVSEP_RUN_PACKAGES=(dbus polkitd python3 python3-dbus iproute2 util-linux libglib2.0-bin)
 # What the test suite needs on top: GLib and libglib-testing for the
