@@ -151,9 +151,17 @@ static int mount_open_directory(EntryPointResult *result) {
                 return -errno;
         }
 
-        fd = openat(runtime_fd, "mounts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(runtime_fd, "mounts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 entry_point_set_reason(result, "Failed to open %s", MOUNT_DIRECTORY);
+                return -errno;
+        }
+
+        /* The service's umask would leave the directory closed to the
+         * callers who own the mounts inside it. */
+        if (fchmod(fd, 0755) < 0) {
+                entry_point_set_reason(result, "Failed to make %s accessible", MOUNT_DIRECTORY);
+                close(fd);
                 return -errno;
         }
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +18,50 @@
 
 #define JOURNAL_FIELDS_MAX (16 + ENTRY_POINT_ARGUMENTS_MAX)
 
+/* Journal field names may contain only A-Z, 0-9 and '_'; journald drops
+ * other fields silently. Argument names are lowercase D-Bus names. */
+static void journal_field_name(const char *argument, char *buffer, size_t size) {
+        size_t i;
+
+        for (i = 0; argument[i] && i + 1 < size; i++)
+                buffer[i] = (char) toupper((unsigned char) argument[i]);
+        buffer[i] = '\0';
+}
+
 static int journal_format_value(const EntryPointArgument *argument, const EntryPointValue *value, char **ret) {
+        char name[64];
+
+        journal_field_name(argument->name, name, sizeof(name));
+
         switch (argument->type) {
         case 's':
-                return asprintf(ret, "PRIVSEP_ARG_%s=%s", argument->name, value->string);
+                return asprintf(ret, "PRIVSEP_ARG_%s=%s", name, value->string);
         case 't':
-                return asprintf(ret, "PRIVSEP_ARG_%s=%" PRIu64, argument->name, value->u64);
+                return asprintf(ret, "PRIVSEP_ARG_%s=%" PRIu64, name, value->u64);
         case 'u':
-                return asprintf(ret, "PRIVSEP_ARG_%s=%" PRIu32, argument->name, value->u32);
+                return asprintf(ret, "PRIVSEP_ARG_%s=%" PRIu32, name, value->u32);
         case 'b':
-                return asprintf(ret, "PRIVSEP_ARG_%s=%s", argument->name, value->boolean ? "true" : "false");
+                return asprintf(ret, "PRIVSEP_ARG_%s=%s", name, value->boolean ? "true" : "false");
         default:
                 return -1;
         }
+}
+
+/* Whether stderr already goes to the journal, in which case the stderr
+ * line would only repeat the structured entry. */
+static bool journal_stderr_is_journal(void) {
+        static int cached = -1;
+        const char *stream;
+        unsigned long long device, inode;
+        struct stat st;
+
+        if (cached >= 0)
+                return cached;
+
+        stream = getenv("JOURNAL_STREAM");
+        cached = stream && sscanf(stream, "%llu:%llu", &device, &inode) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
+                 (unsigned long long) st.st_dev == device && (unsigned long long) st.st_ino == inode;
+        return cached;
 }
 
 void journal_log_call(const Call *call, const char *decision, const char *result, int error, const char *reason) {
@@ -71,15 +106,16 @@ void journal_log_call(const Call *call, const char *decision, const char *result
                 if (fields[i])
                         iov[n_iov++] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
 
-        /* Without journald (tests, containers without it) the entry is lost;
-         * the stderr line below still records the call. */
+        /* Without journald (tests, containers without it) the entry is lost,
+         * and the stderr line below still records the call. */
         (void) sd_journal_sendv(iov, (int) n_iov);
 
         char quoted[QUOTE_BUFFER_SIZE];
-        log_message(priority == LOG_NOTICE ? SD_NOTICE : SD_WARNING, "%s.%s() from %s (uid %u, pid %u): %s, %s%s%s",
-                 e->interface, e->member, quote_value(call->sender, QUOTE_INPUT_MAX, quoted, sizeof(quoted)),
-                 (unsigned) call->uid, (unsigned) call->pid, decision, result,
-                 reason && reason[0] ? ": " : "", reason ? reason : "");
+        if (!journal_stderr_is_journal())
+                log_message(priority == LOG_NOTICE ? SD_NOTICE : SD_WARNING, "%s.%s() from %s (uid %u, pid %u): %s, %s%s%s",
+                            e->interface, e->member, quote_value(call->sender, QUOTE_INPUT_MAX, quoted, sizeof(quoted)),
+                            (unsigned) call->uid, (unsigned) call->pid, decision, result,
+                            reason && reason[0] ? ": " : "", reason ? reason : "");
 
         for (size_t i = 0; i < n; i++)
                 free(fields[i]);
