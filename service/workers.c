@@ -168,21 +168,79 @@ static int workers_send(Worker *w, Call *call) {
         return 0;
 }
 
+static uint64_t workers_last_served(const Worker *w, uid_t uid) {
+        for (size_t i = 0; i < w->n_served; i++)
+                if (w->served[i].uid == uid)
+                        return w->served[i].sequence;
+
+        return 0;
+}
+
+static void workers_mark_served(Worker *w, uid_t uid) {
+        size_t slot = w->n_served;
+
+        w->sequence++;
+
+        for (size_t i = 0; i < w->n_served; i++)
+                if (w->served[i].uid == uid)
+                        slot = i;
+
+        /* When the table is full, the user served longest ago is forgotten
+         * and counts as never served. */
+        if (slot == WORKER_SERVED_MAX) {
+                slot = 0;
+                for (size_t i = 1; i < w->n_served; i++)
+                        if (w->served[i].sequence < w->served[slot].sequence)
+                                slot = i;
+        } else if (slot == w->n_served)
+                w->n_served++;
+
+        w->served[slot] = (WorkerServed) { .uid = uid, .sequence = w->sequence };
+}
+
+/* Takes the next call off the queue: the oldest call of the user whose last
+ * call started longest ago. One user's queued calls then cannot keep other
+ * users waiting for more than one call each. */
+static Call *workers_take_next(Worker *w) {
+        Call *chosen = NULL, *chosen_previous = NULL, *previous = NULL;
+        uint64_t chosen_served = UINT64_MAX;
+
+        for (Call *c = w->queue_head; c; previous = c, c = c->queue_next) {
+                uint64_t served = workers_last_served(w, c->uid);
+
+                if (served < chosen_served) {
+                        chosen = c;
+                        chosen_previous = previous;
+                        chosen_served = served;
+                }
+        }
+
+        if (!chosen)
+                return NULL;
+
+        if (chosen_previous)
+                chosen_previous->queue_next = chosen->queue_next;
+        else
+                w->queue_head = chosen->queue_next;
+        if (w->queue_tail == chosen)
+                w->queue_tail = chosen_previous;
+
+        chosen->queue_next = NULL;
+        chosen->queued = false;
+        return chosen;
+}
+
 static void workers_dispatch(Worker *w) {
         while (!w->current && w->bus && w->queue_head) {
-                Call *call = w->queue_head;
+                Call *call = workers_take_next(w);
                 int r;
-
-                w->queue_head = call->queue_next;
-                if (!w->queue_head)
-                        w->queue_tail = NULL;
-                call->queue_next = NULL;
-                call->queued = false;
 
                 if (call->caller_gone) {
                         call_end_not_started(call);
                         continue;
                 }
+
+                workers_mark_served(w, call->uid);
 
                 r = workers_send(w, call);
                 if (r < 0) {

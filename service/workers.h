@@ -13,6 +13,14 @@ typedef struct Call Call;
 /* Time limit of an entry point that does not set its own. */
 #define WORKERS_TIMEOUT_DEFAULT_USEC (5 * UINT64_C(1000000))
 
+/* Users whose last service time a worker remembers for fair queueing. */
+#define WORKER_SERVED_MAX 64
+
+typedef struct WorkerServed {
+        uid_t uid;
+        uint64_t sequence;
+} WorkerServed;
+
 /* The front's side of one worker process. Calls for the worker's context
  * wait in a queue and run one at a time, so that a call whose caller has
  * gone is never started, and a deadline measures the work alone. */
@@ -28,6 +36,11 @@ typedef struct Worker {
         sd_event_source *deadline_source;
 
         Call *queue_head, *queue_tail;
+
+        /* When each recent user's last call started, counted in calls. */
+        WorkerServed served[WORKER_SERVED_MAX];
+        size_t n_served;
+        uint64_t sequence;
 } Worker;
 
 /* Watches the control socket from the supervisor for new workers. */
