@@ -205,6 +205,43 @@ static int manager_name_owner_changed(sd_bus_message *message, void *userdata, s
         return 0;
 }
 
+/* Connects like sd_bus_open_system(), but refuses file descriptor passing:
+ * no method takes one, and the bus daemon then rejects messages that carry
+ * them, instead of letting callers fill this process's fd table. */
+static int manager_connect_system_bus(sd_bus **ret) {
+        __attribute__((cleanup(sd_bus_unrefp))) sd_bus *bus = NULL;
+        const char *address;
+        int r;
+
+        address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        if (!address || !address[0])
+                address = "unix:path=/run/dbus/system_bus_socket";
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_negotiate_fds(bus, false);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+
+        *ret = bus;
+        bus = NULL;
+        return 0;
+}
+
 static int manager_exit_when_drained(Manager *m) {
         int r;
 
@@ -343,7 +380,7 @@ static int manager_start(Manager *m, int control_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the control socket");
 
-        r = sd_bus_open_system(&m->bus);
+        r = manager_connect_system_bus(&m->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus");
 

@@ -128,6 +128,10 @@ int worker_main(const PrivilegeContext *context, int fd) {
         if (r < 0)
                 return log_error_errno(r, "Worker %s: failed to make the connection a server", context->name);
 
+        r = sd_bus_negotiate_fds(bus, false);
+        if (r < 0)
+                return log_error_errno(r, "Worker %s: failed to turn off file descriptor passing", context->name);
+
         r = sd_bus_add_object_vtable(bus, NULL, WORKER_OBJECT_PATH, WORKER_INTERFACE, worker_vtable, (void *) context);
         if (r < 0)
                 return log_error_errno(r, "Worker %s: failed to add the worker interface", context->name);

@@ -310,7 +310,9 @@ static int workers_connect(Worker *w, int socket_fd, int pidfd, pid_t pid) {
         /* From here on the connection owns the socket. */
         socket_fd = -1;
 
-        r = sd_bus_start(w->bus);
+        r = sd_bus_negotiate_fds(w->bus, false);
+        if (r >= 0)
+                r = sd_bus_start(w->bus);
         if (r >= 0)
                 r = sd_bus_attach_event(w->bus, w->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

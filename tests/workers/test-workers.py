@@ -255,6 +255,33 @@ def test_request_size(tap, daemon):
     tap.result("/workers/size/service-stays-up", code == 0, output[:300])
 
 
+def test_file_descriptors_refused(tap, daemon):
+    import dbus
+    import dbus.lowlevel
+
+    front = daemon.front()
+    fds_before = len(os.listdir(f"/proc/{front}/fd"))
+
+    # No method takes a file descriptor, so the front does not accept any:
+    # the bus daemon rejects such a message before it reaches the front.
+    connection = dbus.SystemBus()
+    names = []
+    with open("/dev/null") as null:
+        for _ in range(20):
+            message = dbus.lowlevel.MethodCallMessage(BUS, PATH, "org.privsep.Privsep1.Hostname", "Set")
+            message.append("web", dbus.types.UnixFd(null), signature="sh")
+            try:
+                connection.send_message_with_reply_and_block(message, 10)
+                names.append(None)
+            except dbus.exceptions.DBusException as e:
+                names.append(e.get_dbus_name())
+
+    fds_after = len(os.listdir(f"/proc/{front}/fd"))
+    tap.result("/workers/fds/refused-by-bus", set(names) == {"org.freedesktop.DBus.Error.NotSupported"},
+               f"errors: {sorted(set(map(str, names)))}")
+    tap.result("/workers/fds/front-holds-none", fds_after == fds_before, f"{fds_before} -> {fds_after}")
+
+
 def main():
     build = sys.argv[1]
     tap = Tap()
@@ -268,6 +295,7 @@ def main():
         test_queued_call_of_gone_caller(tap, daemon)
         test_dropped_result(tap, daemon)
         test_request_size(tap, daemon)
+        test_file_descriptors_refused(tap, daemon)
     finally:
         daemon.stop()
 
