@@ -77,11 +77,67 @@ int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created) {
 
 /* Splits the next space-separated field off *p. */
 static char *mount_next_field(char **p) {
-        char *field = strsep(p, " ");
+        char *field = *p ? strsep(p, " ") : NULL;
         return field ? field : "";
 }
 
-int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path) {
+/* Finds the value of key in a comma-separated option list. */
+static const char *mount_option(const char *options, const char *key) {
+        size_t length = strlen(key);
+
+        for (const char *p = options; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+                if (strncmp(p, key, length) == 0 && p[length] == '=')
+                        return p + length + 1;
+
+        return NULL;
+}
+
+typedef struct MountEntry {
+        uint64_t id;
+        const char *mount_point;
+        bool privsep;      /* a tmpfs whose source is MOUNT_SOURCE */
+        uid_t owner;       /* tmpfs uid= option; the kernel omits it for 0 */
+        uint64_t size;     /* tmpfs size= option, which the kernel prints in KiB */
+} MountEntry;
+
+/* Parses one line of a mountinfo file in place:
+ * ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS */
+static int mount_parse_line(char *line, MountEntry *ret) {
+        char *p = line, *end = NULL, *id, *type, *source, *options;
+        const char *value;
+
+        line[strcspn(line, "\n")] = '\0';
+
+        id = mount_next_field(&p);
+        *ret = (MountEntry) { .id = strtoull(id, &end, 10) };
+        if (!end || end == id || *end != '\0')
+                return -EBADMSG;
+
+        for (int i = 0; i < 3; i++)
+                (void) mount_next_field(&p);
+        ret->mount_point = mount_next_field(&p);
+
+        p = p ? strstr(p, "- ") : NULL;
+        if (!p)
+                return -EBADMSG;
+        p += 2;
+
+        type = mount_next_field(&p);
+        source = mount_next_field(&p);
+        options = mount_next_field(&p);
+
+        ret->privsep = strcmp(type, "tmpfs") == 0 && strcmp(source, MOUNT_SOURCE) == 0;
+
+        value = mount_option(options, "uid");
+        ret->owner = value ? (uid_t) strtoul(value, NULL, 10) : 0;
+
+        value = mount_option(options, "size");
+        ret->size = value ? strtoull(value, NULL, 10) * 1024 : 0;
+
+        return 0;
+}
+
+int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path, uid_t *ret_owner) {
         char *line = NULL;
         size_t size = 0;
         int found = 0;
@@ -91,29 +147,15 @@ int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const 
         if (!f)
                 return -errno;
 
-        /* Format: ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS */
         while (getline(&line, &size, f) > 0) {
-                char *p = line, *id, *mount_point, *type, *source, *end = NULL;
+                MountEntry entry;
 
-                line[strcspn(line, "\n")] = '\0';
-
-                id = mount_next_field(&p);
-                if (strtoull(id, &end, 10) != mount_id || !end || *end != '\0')
+                if (mount_parse_line(line, &entry) < 0 || entry.id != mount_id)
                         continue;
 
-                for (int i = 0; i < 3; i++)
-                        (void) mount_next_field(&p);
-                mount_point = mount_next_field(&p);
-
-                p = p ? strstr(p, " - ") : NULL;
-                if (!p)
-                        break;
-                p += 3;
-
-                type = mount_next_field(&p);
-                source = mount_next_field(&p);
-                found = strcmp(mount_point, path) == 0 && strcmp(type, "tmpfs") == 0 &&
-                        strcmp(source, MOUNT_SOURCE) == 0;
+                found = entry.privsep && strcmp(entry.mount_point, path) == 0;
+                if (found && ret_owner)
+                        *ret_owner = entry.owner;
                 break;
         }
 
@@ -122,10 +164,41 @@ int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const 
         return found;
 }
 
+int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, uint64_t *ret_size) {
+        char *line = NULL;
+        size_t size = 0, prefix = strlen(MOUNT_DIRECTORY "/");
+        unsigned count = 0;
+        uint64_t total = 0;
+        FILE *f;
+
+        f = fopen(mountinfo_path, "re");
+        if (!f)
+                return -errno;
+
+        while (getline(&line, &size, f) > 0) {
+                MountEntry entry;
+
+                if (mount_parse_line(line, &entry) < 0 || !entry.privsep || entry.owner != owner ||
+                    strncmp(entry.mount_point, MOUNT_DIRECTORY "/", prefix) != 0)
+                        continue;
+
+                count++;
+                total += entry.size;
+        }
+
+        free(line);
+        fclose(f);
+
+        *ret_count = count;
+        *ret_size = total;
+        return 0;
+}
+
 /* Finds whether dir_fd/name is the root of a tmpfs that this service
- * mounted at path. The mount ID comes from the directory itself, so the
- * result describes the mount that a later umount2() on it would remove. */
-static int mount_check_privsep_tmpfs(int dir_fd, const char *name, const char *path) {
+ * mounted at path, and who owns it. The mount ID comes from the directory
+ * itself, so the result describes the mount that a later umount2() on it
+ * would remove. */
+static int mount_check_privsep_tmpfs(int dir_fd, const char *name, const char *path, uid_t *ret_owner) {
         struct statx st;
 
         if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID, &st) < 0)
@@ -133,7 +206,7 @@ static int mount_check_privsep_tmpfs(int dir_fd, const char *name, const char *p
         if (!S_ISDIR(st.stx_mode) || !(st.stx_mask & STATX_MNT_ID))
                 return 0;
 
-        return mount_is_privsep_tmpfs("/proc/self/mountinfo", st.stx_mnt_id, path);
+        return mount_is_privsep_tmpfs("/proc/self/mountinfo", st.stx_mnt_id, path, ret_owner);
 }
 
 static int mount_open_directory(EntryPointResult *result) {
@@ -216,6 +289,34 @@ static int mount_create_tmpfs(uint64_t size, uid_t uid, gid_t gid) {
         return mount_fd;
 }
 
+/* Limits how much tmpfs one user can hold through this service, since each
+ * mount may be as large as physical memory. */
+static int mount_check_usage(uid_t uid, uint64_t size, EntryPointResult *result) {
+        uint64_t total;
+        unsigned count;
+        int r;
+
+        r = mount_usage("/proc/self/mountinfo", uid, &count, &total);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                return r;
+        }
+
+        if (count >= MOUNT_PER_USER_MAX) {
+                entry_point_set_reason(result, "uid %u already has %u tmpfs mounts, the maximum", (unsigned) uid, count);
+                return -EDQUOT;
+        }
+
+        if (total + size > mount_size_max() || total + size < total) {
+                entry_point_set_reason(result, "uid %u already has tmpfs mounts of %llu bytes; with %llu more the total "
+                                       "would exceed physical memory", (unsigned) uid, (unsigned long long) total,
+                                       (unsigned long long) size);
+                return -EDQUOT;
+        }
+
+        return 0;
+}
+
 static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
         const char *name = arguments[0].string;
         uint64_t size = arguments[1].u64;
@@ -229,7 +330,7 @@ static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller 
         if (dir_fd < 0)
                 return dir_fd;
 
-        r = mount_check_privsep_tmpfs(dir_fd, name, path);
+        r = mount_check_privsep_tmpfs(dir_fd, name, path, NULL);
         if (r < 0) {
                 entry_point_set_reason(result, "Failed to check for a mount at %s", path);
                 return r;
@@ -238,6 +339,10 @@ static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller 
                 entry_point_set_reason(result, "A tmpfs is already mounted at %s", path);
                 return -EEXIST;
         }
+
+        r = mount_check_usage(caller->uid, size, result);
+        if (r < 0)
+                return r;
 
         r = mount_prepare_directory(dir_fd, name, &created);
         if (r < 0) {
@@ -266,6 +371,7 @@ static int mount_unmount(const EntryPointValue *arguments, const EntryPointCalle
         const char *name = arguments[0].string;
         char path[sizeof(MOUNT_DIRECTORY) + MOUNT_NAME_MAX + 2];
         char fd_path[64 + MOUNT_NAME_MAX];
+        uid_t owner = 0;
         int r;
 
         snprintf(path, sizeof(path), "%s/%s", MOUNT_DIRECTORY, name);
@@ -274,7 +380,7 @@ static int mount_unmount(const EntryPointValue *arguments, const EntryPointCalle
         if (dir_fd < 0)
                 return dir_fd;
 
-        r = mount_check_privsep_tmpfs(dir_fd, name, path);
+        r = mount_check_privsep_tmpfs(dir_fd, name, path, &owner);
         if (r < 0) {
                 entry_point_set_reason(result, "Failed to check for a mount at %s", path);
                 return r;
@@ -282,6 +388,11 @@ static int mount_unmount(const EntryPointValue *arguments, const EntryPointCalle
         if (r == 0) {
                 entry_point_set_reason(result, "No tmpfs mounted by privsep at %s", path);
                 return -ENOENT;
+        }
+        if (caller->uid != 0 && caller->uid != owner) {
+                entry_point_set_reason(result, "The tmpfs at %s belongs to uid %u; only its owner or root may unmount it",
+                                       path, (unsigned) owner);
+                return -EPERM;
         }
 
         /* umount2() takes only a path. Going through the directory fd means

@@ -14,6 +14,8 @@
 /* The mount source that marks a tmpfs as mounted by this service. */
 #define MOUNT_SOURCE "privsep"
 #define MOUNT_SIZE_MIN UINT64_C(4096)
+/* tmpfs mounts one user may hold at once through this service. */
+#define MOUNT_PER_USER_MAX 16U
 
 int mount_validate_name(const EntryPointValue *value, const char **ret_allowed);
 int mount_validate_size(const EntryPointValue *value, const char **ret_allowed);
@@ -25,6 +27,10 @@ int mount_validate_size(const EntryPointValue *value, const char **ret_allowed);
 int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created);
 
 /* Finds whether the mount with ID mount_id, as listed in a mountinfo file,
- * is a tmpfs with source MOUNT_SOURCE mounted at path. Returns 1 if so, 0 if
- * not. */
-int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path);
+ * is a tmpfs with source MOUNT_SOURCE mounted at path. Returns 1 if so and
+ * stores its owner in *ret_owner unless that is NULL, or 0 if not. */
+int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path, uid_t *ret_owner);
+
+/* Counts the tmpfs mounts under MOUNT_DIRECTORY that belong to owner, and
+ * adds up their sizes in bytes. */
+int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, uint64_t *ret_size);

@@ -26,6 +26,7 @@ static const struct {
         { ENOMEM,    PRIVSEP_ERROR_PREFIX "NoMemory" },
         { EROFS,     PRIVSEP_ERROR_PREFIX "ReadOnlyFileSystem" },
         { ETIMEDOUT, PRIVSEP_ERROR_PREFIX "TimedOut" },
+        { EDQUOT,    PRIVSEP_ERROR_PREFIX "LimitExceeded" },
 };
 
 const char *bus_error_name_from_errno(int error) {

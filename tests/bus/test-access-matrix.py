@@ -124,8 +124,12 @@ def test_unmount(env, tap):
         name = f"unmount-{caller}"
         path = f"{MOUNT_DIRECTORY}/{name}"
 
-        setup = env.call("root", "Mount", "MountTmpfs", "st", [name, 1 << 20])
-        if not tap.ok(setup.ok and bus.mount_entry(path), f"{what}: root mounts {name} first",
+        # Only the owner of a tmpfs, or root, may unmount it, so a caller
+        # that polkit allows unmounts a tmpfs of its own. root mounts the
+        # others' tmpfs, which polkit then keeps them from unmounting.
+        owner = caller if ALLOWED[caller] else "root"
+        setup = env.call(owner, "Mount", "MountTmpfs", "st", [name, 1 << 20])
+        if not tap.ok(setup.ok and bus.mount_entry(path), f"{what}: {owner} mounts {name} first",
                       repr(setup)):
             continue
 

@@ -914,27 +914,30 @@ static void fixture_tear_down(Fixture *f, gconstpointer data) {
         g_free(f->address);
 }
 
-/* Mounts MOUNT_NAME as uid 0, which privsepd lets through without polkit,
- * so that an Unmount has something to remove. */
+/* Mounts MOUNT_NAME as the caller's uid, with polkit scripted to allow it,
+ * so that an Unmount has something to remove: privsepd lets only the owner
+ * of a tmpfs, or root, unmount it. */
 static gboolean effect_prepare(Fixture *f, const MethodCall *m) {
-        g_autoptr(GVariant) reply = NULL;
-        g_autoptr(GError) error = NULL;
+        g_autoptr(Caller) caller = NULL;
+        g_autoptr(PolkitCheck) check = NULL;
 
         if (m->effect != EFFECT_UNMOUNT)
                 return TRUE;
 
-        reply = g_dbus_connection_call_sync(f->bus, PRIVSEP_BUS_NAME, PRIVSEP_OBJECT_PATH,
-                                            mount_tmpfs.interface, mount_tmpfs.member,
-                                            g_variant_new_parsed(mount_tmpfs.parameters), NULL,
-                                            G_DBUS_CALL_FLAGS_NO_AUTO_START, WAIT_TIMEOUT_MSEC, NULL, &error);
-        if (!reply) {
-                test_fail("MountTmpfs as uid 0, before the Unmount under test, failed: %s",
-                          error->message);
+        caller = caller_start(f, &mount_tmpfs, FALSE);
+        if (!caller)
                 return FALSE;
-        }
+
+        check = polkit_expect_check(f, &mount_tmpfs);
+        if (!check)
+                return FALSE;
+        polkit_check_assert(f, check, caller, &mount_tmpfs, 0);
+        polkit_check_reply(check, TRUE, FALSE);
+
+        caller_assert_result(caller, "ok");
 
         if (effect_present(m)) {
-                test_fail("MountTmpfs as uid 0 mounted nothing at %s", MOUNT_DIR);
+                test_fail("MountTmpfs as uid %d mounted nothing at %s", CALLER_UID, MOUNT_DIR);
                 return FALSE;
         }
 

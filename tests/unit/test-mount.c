@@ -82,28 +82,63 @@ static char *write_mountinfo(Fixture *f, const char *content) {
 static void test_mountinfo(Fixture *f, gconstpointer data) {
         g_autofree char *path = write_mountinfo(f,
                 "22 1 0:21 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw,mode=755\n"
-                "90 22 0:42 / /run/privsep/mounts/ours rw,nosuid,nodev,noexec,relatime shared:7 - tmpfs privsep rw,size=1024k\n"
+                "90 22 0:42 / /run/privsep/mounts/ours rw,nosuid,nodev,noexec,relatime shared:7 - tmpfs privsep rw,size=1024k,mode=755,uid=61003,gid=61003\n"
                 "91 22 0:43 / /run/privsep/mounts/other rw,relatime - tmpfs tmpfs rw,size=1024k\n"
                 "92 22 0:44 / /run/privsep/mounts/covered rw - tmpfs privsep rw\n"
                 "93 92 0:45 / /run/privsep/mounts/covered rw - ext4 /dev/sda1 rw\n"
                 "94 22 0:46 / /elsewhere rw - tmpfs privsep rw\n"
-                "950 22 0:47 / /run/privsep/mounts/long-id rw - tmpfs privsep rw\n");
+                "950 22 0:47 / /run/privsep/mounts/long-id rw - tmpfs privsep rw,size=4k,mode=755\n");
+        uid_t owner = 1;
 
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/ours"), ==, 1);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 950, "/run/privsep/mounts/long-id"), ==, 1);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/ours", &owner), ==, 1);
+        g_assert_cmpuint(owner, ==, 61003);
+        /* The kernel omits uid=0. */
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 950, "/run/privsep/mounts/long-id", &owner), ==, 1);
+        g_assert_cmpuint(owner, ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/ours", NULL), ==, 1);
+
         /* Someone else's tmpfs, another file system on top, a privsep tmpfs
          * moved elsewhere, a wrong ID, or nothing. */
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 91, "/run/privsep/mounts/other"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 93, "/run/privsep/mounts/covered"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 94, "/run/privsep/mounts/ours"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 95, "/run/privsep/mounts/long-id"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 9, "/run/privsep/mounts/ours"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 22, "/run/privsep/mounts/none"), ==, 0);
-        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/our"), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 91, "/run/privsep/mounts/other", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 93, "/run/privsep/mounts/covered", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 94, "/run/privsep/mounts/ours", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 95, "/run/privsep/mounts/long-id", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 9, "/run/privsep/mounts/ours", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 22, "/run/privsep/mounts/none", NULL), ==, 0);
+        g_assert_cmpint(mount_is_privsep_tmpfs(path, 90, "/run/privsep/mounts/our", NULL), ==, 0);
 }
 
 static void test_mountinfo_missing(Fixture *f, gconstpointer data) {
-        g_assert_cmpint(mount_is_privsep_tmpfs("/nonexistent/mountinfo", 1, "/run"), ==, -ENOENT);
+        unsigned count;
+        uint64_t size;
+
+        g_assert_cmpint(mount_is_privsep_tmpfs("/nonexistent/mountinfo", 1, "/run", NULL), ==, -ENOENT);
+        g_assert_cmpint(mount_usage("/nonexistent/mountinfo", 0, &count, &size), ==, -ENOENT);
+}
+
+static void test_usage(Fixture *f, gconstpointer data) {
+        g_autofree char *path = write_mountinfo(f,
+                "22 1 0:21 / /run rw - tmpfs tmpfs rw,mode=755\n"
+                "90 22 0:42 / /run/privsep/mounts/a rw - tmpfs privsep rw,size=1024k,mode=755,uid=61003,gid=61003\n"
+                "91 22 0:43 / /run/privsep/mounts/b rw - tmpfs privsep rw,size=2048k,mode=755,uid=61003,gid=61003\n"
+                "92 22 0:44 / /run/privsep/mounts/c rw - tmpfs privsep rw,size=4k,mode=755\n"
+                "93 22 0:45 / /run/privsep/mounts/d rw - tmpfs tmpfs rw,size=8k,uid=61003\n"
+                "94 22 0:46 / /elsewhere rw - tmpfs privsep rw,size=8k,uid=61003\n"
+                "95 22 0:47 / /run/privsep/mounts/e rw - tmpfs privsep rw,size=16k,mode=755,uid=610030\n");
+        unsigned count = 0;
+        uint64_t size = 0;
+
+        g_assert_cmpint(mount_usage(path, 61003, &count, &size), ==, 0);
+        g_assert_cmpuint(count, ==, 2);
+        g_assert_cmpuint(size, ==, 3072 * 1024);
+
+        g_assert_cmpint(mount_usage(path, 0, &count, &size), ==, 0);
+        g_assert_cmpuint(count, ==, 1);
+        g_assert_cmpuint(size, ==, 4096);
+
+        g_assert_cmpint(mount_usage(path, 4242, &count, &size), ==, 0);
+        g_assert_cmpuint(count, ==, 0);
+        g_assert_cmpuint(size, ==, 0);
 }
 
 int main(int argc, char *argv[]) {
@@ -116,6 +151,7 @@ int main(int argc, char *argv[]) {
         ADD("/mount/directory/rejects-file", test_rejects_file);
         ADD("/mount/mountinfo/finds-own-tmpfs", test_mountinfo);
         ADD("/mount/mountinfo/missing-file", test_mountinfo_missing);
+        ADD("/mount/mountinfo/usage-per-owner", test_usage);
 
         return g_test_run();
 }
