@@ -253,7 +253,8 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
 
         error = sd_bus_message_get_error(reply);
         if (error) {
-                call_deny(call, "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
+                /* polkit fails to resolve a subject that has disconnected. */
+                call_deny(call, call->caller_gone ? "caller-disconnected" : "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
                           "Authorization failed because polkit could not be asked: %s", error->message ? error->message : error->name);
                 return 0;
         }
@@ -285,14 +286,34 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
-static gid_t call_primary_gid(uid_t uid) {
+/* Looks up the primary group of uid in the user database.
+ * NOTE: the lookup blocks the front's event loop while NSS answers. */
+static int call_primary_gid(uid_t uid, gid_t *ret_gid) {
         struct passwd entry, *result = NULL;
-        char buffer[4096];
+        size_t size = 1024;
+        int r;
 
-        if (getpwuid_r(uid, &entry, buffer, sizeof(buffer), &result) != 0 || !result)
-                return 0;
+        for (;;) {
+                char *buffer = malloc(size);
+                if (!buffer)
+                        return -ENOMEM;
 
-        return result->pw_gid;
+                r = getpwuid_r(uid, &entry, buffer, size, &result);
+                if (r == 0 && result)
+                        *ret_gid = result->pw_gid;
+                free(buffer);
+
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                size *= 2;
+        }
+
+        if (r != 0)
+                return -r;
+        if (!result)
+                return -ENOENT;
+
+        return 0;
 }
 
 static int call_read_credentials(sd_bus_message *reply, uid_t *ret_uid, pid_t *ret_pid) {
@@ -347,7 +368,7 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
         error = sd_bus_message_get_error(reply);
         if (error) {
                 call->caller_gone = call->caller_gone || sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
-                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
+                call_deny(call, call->caller_gone ? "caller-disconnected" : "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
                           "Authorization failed because the caller's credentials are unknown: %s", error->message);
                 return 0;
         }
@@ -359,7 +380,15 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
                 return 0;
         }
 
-        call->gid = call_primary_gid(call->uid);
+        /* The gid owns the tmpfs that MountTmpfs creates; without it, deny
+         * rather than guess. */
+        r = call_primary_gid(call->uid, &call->gid);
+        if (r < 0) {
+                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
+                          "Authorization failed because uid %u has no entry in the user database: %s",
+                          (unsigned) call->uid, strerror(-r));
+                return 0;
+        }
 
         if (call_count(call->manager, NULL, call->uid) > call->manager->max_calls_per_user) {
                 call_deny(call, "limit-exceeded", PRIVSEP_ERROR_LIMIT_EXCEEDED,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 #include <sys/uio.h>
 
@@ -28,13 +29,21 @@ static void journal_field_name(const char *argument, char *buffer, size_t size) 
         buffer[i] = '\0';
 }
 
-static int journal_format_value(const EntryPointArgument *argument, const EntryPointValue *value, char **ret) {
-        char name[64];
+/* Formats one argument as a journal field. With full unset, a string is
+ * cut to a quoted prefix and its length, so that callers who are not
+ * authorized cannot fill the journal with large arguments. */
+static int journal_format_value(const EntryPointArgument *argument, const EntryPointValue *value, bool full,
+                                char **ret) {
+        char name[64], quoted[QUOTE_BUFFER_SIZE];
 
         journal_field_name(argument->name, name, sizeof(name));
 
         switch (argument->type) {
         case 's':
+                if (!full && strlen(value->string) > QUOTE_INPUT_MAX)
+                        return asprintf(ret, "PRIVSEP_ARG_%s=%s (%zu bytes)", name,
+                                        quote_value(value->string, QUOTE_INPUT_MAX, quoted, sizeof(quoted)),
+                                        strlen(value->string));
                 return asprintf(ret, "PRIVSEP_ARG_%s=%s", name, value->string);
         case 't':
                 return asprintf(ret, "PRIVSEP_ARG_%s=%" PRIu64, name, value->u64);
@@ -64,10 +73,65 @@ static bool journal_stderr_is_journal(void) {
         return cached;
 }
 
+/* Entries for calls that were not authorized are rate limited, since any
+ * local user can cause them. */
+#define JOURNAL_UNAUTHORIZED_BURST 200U
+#define JOURNAL_UNAUTHORIZED_INTERVAL_USEC (10 * UINT64_C(1000000))
+
+static struct {
+        uint64_t start_usec;
+        unsigned count;
+        unsigned suppressed;
+} journal_unauthorized;
+
+static uint64_t journal_now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Returns whether another entry for an unauthorized call may be written now.
+ * The count of suppressed entries is logged when the next interval starts.
+ * NOTE: if no unauthorized call follows, the last count is never logged. */
+static bool journal_unauthorized_allowed(void) {
+        uint64_t now = journal_now_usec();
+
+        if (now - journal_unauthorized.start_usec >= JOURNAL_UNAUTHORIZED_INTERVAL_USEC) {
+                if (journal_unauthorized.suppressed > 0) {
+                        (void) sd_journal_send("MESSAGE=Suppressed %u journal entries for calls that were not authorized.",
+                                               journal_unauthorized.suppressed,
+                                               "PRIORITY=%d", LOG_WARNING,
+                                               "PRIVSEP_SUPPRESSED=%u", journal_unauthorized.suppressed,
+                                               NULL);
+                        if (!journal_stderr_is_journal())
+                                log_warning("Suppressed %u log entries for calls that were not authorized.",
+                                            journal_unauthorized.suppressed);
+                }
+
+                journal_unauthorized.start_usec = now;
+                journal_unauthorized.count = 0;
+                journal_unauthorized.suppressed = 0;
+        }
+
+        if (journal_unauthorized.count < JOURNAL_UNAUTHORIZED_BURST) {
+                journal_unauthorized.count++;
+                return true;
+        }
+
+        journal_unauthorized.suppressed++;
+        return false;
+}
+
 void journal_log_call(const Call *call, const char *decision, const char *result, int error, const char *reason) {
         const EntryPoint *e = call->entry_point;
+        bool authorized = strcmp(decision, "authorized") == 0 || strcmp(decision, "root") == 0;
         char *fields[JOURNAL_FIELDS_MAX] = {};
         struct iovec iov[JOURNAL_FIELDS_MAX];
+
+        if (!authorized && !journal_unauthorized_allowed())
+                return;
+
         size_t n = 0;
         int priority = error < 0 ? LOG_WARNING : LOG_NOTICE;
 
@@ -98,7 +162,7 @@ void journal_log_call(const Call *call, const char *decision, const char *result
                 n--;
 
         for (size_t i = 0; i < e->n_arguments; i++)
-                if (e->arguments[i].log && journal_format_value(&e->arguments[i], &call->arguments[i], &fields[n++]) < 0)
+                if (e->arguments[i].log && journal_format_value(&e->arguments[i], &call->arguments[i], authorized, &fields[n++]) < 0)
                         n--;
 
         size_t n_iov = 0;

@@ -282,6 +282,42 @@ def test_file_descriptors_refused(tap, daemon):
     tap.result("/workers/fds/front-holds-none", fds_after == fds_before, f"{fds_before} -> {fds_after}")
 
 
+def test_unauthorized_log_rate_limited(tap, daemon):
+    import dbus
+    import dbus.lowlevel
+
+    calls = 300
+    before = daemon.output().count("uid 65534")
+
+    # No polkitd runs on this bus, so every call of a non-root caller is
+    # denied. Each call comes on a connection of its own, past the
+    # per-connection limit.
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            connections = []
+            for _ in range(calls):
+                connection = dbus.bus.BusConnection("unix:path=/run/dbus/system_bus_socket")
+                message = dbus.lowlevel.MethodCallMessage(BUS, PATH, "org.privsep.Privsep1.Hostname", "Set")
+                message.append("flood", signature="s")
+                connection.send_message(message)
+                connection.flush()
+                connections.append(connection)
+            time.sleep(2)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+    logged = daemon.output().count("uid 65534") - before
+    tap.result("/workers/journal/unauthorized-entries-rate-limited", 0 < logged <= 200,
+               f"{logged} entries for {calls} denied calls")
+    tap.result("/workers/journal/hostname-unchanged-by-denied-calls", os.uname().nodename != "flood",
+               os.uname().nodename)
+
+
 def main():
     build = sys.argv[1]
     tap = Tap()
@@ -296,6 +332,7 @@ def main():
         test_dropped_result(tap, daemon)
         test_request_size(tap, daemon)
         test_file_descriptors_refused(tap, daemon)
+        test_unauthorized_log_rate_limited(tap, daemon)
     finally:
         daemon.stop()
 
