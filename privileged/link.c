@@ -161,15 +161,19 @@ static int link_set_up(const EntryPointValue *arguments, const EntryPointCaller 
         return r;
 }
 
+/* The first argument of every Link method. */
+#define LINK_IFNAME_ARGUMENT                                    \
+        {                                                       \
+                .name = "ifname",                               \
+                .type = 's',                                    \
+                .description = "interface name",                \
+                .polkit_detail = "interface",                   \
+                .log = true,                                    \
+                .validate = link_validate_name,                 \
+        }
+
 static const EntryPointArgument link_set_mtu_arguments[] = {
-        {
-                .name = "ifname",
-                .type = 's',
-                .description = "interface name",
-                .polkit_detail = "interface",
-                .log = true,
-                .validate = link_validate_name,
-        },
+        LINK_IFNAME_ARGUMENT,
         {
                 .name = "mtu",
                 .type = 'u',
@@ -192,14 +196,7 @@ ENTRY_POINT(link_set_mtu_entry_point) = {
 };
 
 static const EntryPointArgument link_set_up_arguments[] = {
-        {
-                .name = "ifname",
-                .type = 's',
-                .description = "interface name",
-                .polkit_detail = "interface",
-                .log = true,
-                .validate = link_validate_name,
-        },
+        LINK_IFNAME_ARGUMENT,
         {
                 .name = "up",
                 .type = 'b',

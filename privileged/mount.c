@@ -412,15 +412,19 @@ static int mount_unmount(const EntryPointValue *arguments, const EntryPointCalle
         return 0;
 }
 
+/* The first argument of every Mount method. */
+#define MOUNT_NAME_ARGUMENT                                     \
+        {                                                       \
+                .name = "name",                                 \
+                .type = 's',                                    \
+                .description = "mount name",                    \
+                .polkit_detail = "mount",                       \
+                .log = true,                                    \
+                .validate = mount_validate_name,                \
+        }
+
 static const EntryPointArgument mount_tmpfs_arguments[] = {
-        {
-                .name = "name",
-                .type = 's',
-                .description = "mount name",
-                .polkit_detail = "mount",
-                .log = true,
-                .validate = mount_validate_name,
-        },
+        MOUNT_NAME_ARGUMENT,
         {
                 .name = "size_bytes",
                 .type = 't',
@@ -443,14 +447,7 @@ ENTRY_POINT(mount_tmpfs_entry_point) = {
 };
 
 static const EntryPointArgument mount_unmount_arguments[] = {
-        {
-                .name = "name",
-                .type = 's',
-                .description = "mount name",
-                .polkit_detail = "mount",
-                .log = true,
-                .validate = mount_validate_name,
-        },
+        MOUNT_NAME_ARGUMENT,
 };
 
 ENTRY_POINT(mount_unmount_entry_point) = {
