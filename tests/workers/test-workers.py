@@ -318,6 +318,59 @@ def test_unauthorized_log_rate_limited(tap, daemon):
                os.uname().nodename)
 
 
+def unique_names_of(pid):
+    """Returns the unique bus names whose connection belongs to process pid."""
+    import dbus
+
+    driver = dbus.SystemBus().get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+    names = []
+    for name in driver.ListNames(dbus_interface="org.freedesktop.DBus"):
+        if not name.startswith(":"):
+            continue
+        try:
+            if driver.GetConnectionUnixProcessID(name, dbus_interface="org.freedesktop.DBus") == pid:
+                names.append(str(name))
+        except dbus.exceptions.DBusException:
+            pass
+    return names
+
+
+def test_forged_name_owner_changed(tap, daemon):
+    import dbus
+    import dbus.lowlevel
+
+    call("org.privsep.Privsep1.Hostname", "Set", "", "before-forged")
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 800")
+    time.sleep(0.1)
+    queued = call_async("org.privsep.Privsep1.Hostname", "Set", "forged-host")
+    time.sleep(0.2)
+
+    # This bus lets anyone send anything, so the signal reaches the front:
+    # the front must still ignore a NameOwnerChanged that the bus daemon
+    # did not send.
+    connection = dbus.SystemBus()
+    front = str(connection.get_name_owner(BUS))
+    for name in unique_names_of(queued.pid):
+        for destination in (front, None):
+            signal = dbus.lowlevel.SignalMessage("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged")
+            if destination:
+                signal.set_destination(destination)
+            signal.append(name, name, "", signature="sss")
+            connection.send_message(signal)
+    connection.flush()
+
+    try:
+        output, _ = queued.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        queued.kill()
+        output, _ = queued.communicate()
+        output += " (no reply within 10 s)"
+    sleeper.communicate(timeout=10)
+    tap.result("/workers/forged-signal/call-still-runs",
+               queued.returncode == 0 and os.uname().nodename == "forged-host",
+               f"{queued.returncode} {output}; hostname {os.uname().nodename}")
+
+
 def main():
     build = sys.argv[1]
     tap = Tap()
@@ -332,6 +385,7 @@ def main():
         test_dropped_result(tap, daemon)
         test_request_size(tap, daemon)
         test_file_descriptors_refused(tap, daemon)
+        test_forged_name_owner_changed(tap, daemon)
         test_unauthorized_log_rate_limited(tap, daemon)
     finally:
         daemon.stop()
