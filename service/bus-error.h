@@ -8,6 +8,7 @@
 #define PRIVSEP_ERROR_WORKER_FAILED PRIVSEP_ERROR_PREFIX "WorkerFailed"
 #define PRIVSEP_ERROR_LIMIT_EXCEEDED PRIVSEP_ERROR_PREFIX "LimitExceeded"
 #define PRIVSEP_ERROR_REQUEST_TOO_LARGE PRIVSEP_ERROR_PREFIX "RequestTooLarge"
+#define PRIVSEP_ERROR_SHUTTING_DOWN PRIVSEP_ERROR_PREFIX "ShuttingDown"
 
 /* Returns the D-Bus error name for a negative errno from an entry point. */
 const char *bus_error_name_from_errno(int error);

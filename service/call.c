@@ -250,6 +250,7 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         int authorized, challenge, r;
 
         call->slot = sd_bus_slot_unref(call->slot);
+        call->polkit_pending = false;
 
         error = sd_bus_message_get_error(reply);
         if (error) {
@@ -403,6 +404,7 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
         }
 
         r = polkit_check_authorization_async(call, call_polkit_reply);
+        call->polkit_pending = r >= 0;
         if (r < 0)
                 call_deny(call, "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
                           "Authorization failed because polkit could not be asked: %s", strerror(-r));
@@ -443,6 +445,7 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
 
         *call = (Call) {
                 .manager = m,
+                .id = ++m->last_call_id,
                 .message = sd_bus_message_ref(message),
                 .entry_point = e,
                 .sender = strdup(sender),
@@ -473,4 +476,23 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
         }
 
         return 1;
+}
+
+unsigned call_abort_unauthorized(Manager *m, const char *error_name, const char *message) {
+        unsigned n = 0;
+
+        for (Call *call = m->calls, *next; call; call = next) {
+                next = call->next;
+
+                if (!call->slot)
+                        continue;
+
+                if (call->polkit_pending)
+                        (void) polkit_cancel_async(call);
+
+                call_deny(call, "shutting-down", error_name, "%s", message);
+                n++;
+        }
+
+        return n;
 }

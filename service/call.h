@@ -22,8 +22,12 @@ struct Call {
         gid_t gid;
         pid_t pid;
 
+        /* Unique among this process's calls; polkit's cancellation ID. */
+        uint64_t id;
+
         /* The bus call in flight on behalf of this call, if any. */
         sd_bus_slot *slot;
+        bool polkit_pending;
         /* Set when the caller's connection closes before the reply. */
         bool caller_gone;
         /* How the call was authorized: "root" or "authorized". */
@@ -38,6 +42,10 @@ struct Call {
 
 /* The sd-bus handler of every entry point method. */
 int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Ends every call that is still waiting for the bus daemon or polkit with a
+ * named error, and cancels its polkit check. Returns how many it ended. */
+unsigned call_abort_unauthorized(Manager *m, const char *error_name, const char *message);
 
 /* Marks the calls of a unique bus name whose connection has closed. */
 void call_mark_caller_gone(Manager *m, const char *unique_name);

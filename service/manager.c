@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-error.h"
 #include "call.h"
 #include "log.h"
 #include "manager.h"
@@ -273,6 +274,22 @@ static int manager_on_exit_check(sd_event_source *source, void *userdata) {
         return manager_exit_when_drained(userdata);
 }
 
+static int manager_on_shutdown_grace(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        const char *message = "privsepd is stopping; call again, and a new instance will serve the call";
+        unsigned n;
+
+        n = call_abort_unauthorized(m, PRIVSEP_ERROR_SHUTTING_DOWN, message);
+        n += workers_abort_waiting(m, PRIVSEP_ERROR_SHUTTING_DOWN, message);
+        if (n > 0)
+                log_warning("Ended %u calls that had not started %llu s after the shutdown began.", n,
+                            (unsigned long long) (SHUTDOWN_GRACE_USEC / 1000000));
+
+        if (m->n_calls == 0)
+                (void) manager_exit_when_drained(m);
+        return 0;
+}
+
 void manager_begin_shutdown(Manager *m, const char *why) {
         int r;
 
@@ -287,6 +304,14 @@ void manager_begin_shutdown(Manager *m, const char *why) {
         r = sd_bus_release_name(m->bus, PRIVSEP_BUS_NAME);
         if (r < 0)
                 log_warning("Failed to release %s: %s", PRIVSEP_BUS_NAME, strerror(-r));
+
+        /* Calls that run in a worker end by their deadlines. Calls that
+         * still wait for polkit, perhaps for a password nobody types, or
+         * for a worker that is not coming back, get a grace period. */
+        r = sd_event_add_time_relative(m->event, &m->shutdown_source, CLOCK_MONOTONIC, SHUTDOWN_GRACE_USEC, 0,
+                                       manager_on_shutdown_grace, m);
+        if (r < 0)
+                log_warning("Failed to add the shutdown timer: %s", strerror(-r));
 
         if (m->n_calls == 0)
                 (void) manager_exit_when_drained(m);
@@ -358,6 +383,7 @@ Manager *manager_free(Manager *m) {
         workers_stop(m);
 
         sd_event_source_unref(m->idle_source);
+        sd_event_source_unref(m->shutdown_source);
         sd_bus_flush_close_unref(m->bus);
         manager_free_vtables(m);
         sd_event_unref(m->event);

@@ -14,6 +14,9 @@
 #define PRIVSEP_MANAGER_INTERFACE "org.privsep.Privsep1.Manager"
 
 #define IDLE_TIMEOUT_DEFAULT_USEC (30 * UINT64_C(1000000))
+/* How long a stopping front waits for calls that are not yet running in a
+ * worker, for example because polkit waits for a password. */
+#define SHUTDOWN_GRACE_USEC (10 * UINT64_C(1000000))
 
 
 typedef struct ManagerInterface {
@@ -34,10 +37,12 @@ struct Manager {
         /* Calls between their arrival and their reply. */
         Call *calls;
         unsigned n_calls;
+        uint64_t last_call_id;
 
         uint64_t idle_timeout_usec; /* 0: never exit when idle */
         sd_event_source *idle_source;
         bool shutting_down;
+        sd_event_source *shutdown_source;
 
         unsigned max_calls_per_user;
 

@@ -74,6 +74,7 @@ static int polkit_append_details(sd_bus_message *m, const Call *call) {
 
 int polkit_check_authorization_async(Call *call, sd_bus_message_handler_t callback) {
         __attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *m = NULL;
+        char cancellation_id[64];
         bool interactive;
         int r;
 
@@ -94,12 +95,25 @@ int polkit_check_authorization_async(Call *call, sd_bus_message_handler_t callba
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_append(m, "us", interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0U, "");
+        snprintf(cancellation_id, sizeof(cancellation_id), "privsepd-%" PRIu64, call->id);
+        r = sd_bus_message_append(m, "us", interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0U, cancellation_id);
         if (r < 0)
                 return r;
 
         return sd_bus_call_async(call->manager->bus, &call->slot, m, callback, call,
                                  interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC);
+}
+
+int polkit_cancel_async(Call *call) {
+        char cancellation_id[64];
+
+        snprintf(cancellation_id, sizeof(cancellation_id), "privsepd-%" PRIu64, call->id);
+
+        /* No reply is awaited: the check's own reply, if any, is ignored. */
+        return sd_bus_call_method_async(call->manager->bus, NULL, "org.freedesktop.PolicyKit1",
+                                        "/org/freedesktop/PolicyKit1/Authority",
+                                        "org.freedesktop.PolicyKit1.Authority", "CancelCheckAuthorization",
+                                        NULL, NULL, "s", cancellation_id);
 }
 
 int polkit_read_result(sd_bus_message *reply, int *ret_authorized, int *ret_challenge) {

@@ -15,5 +15,9 @@
  * bus call. */
 int polkit_check_authorization_async(Call *call, sd_bus_message_handler_t callback);
 
+/* Asks polkit to cancel the call's pending check, for example a password
+ * prompt that nobody answers. */
+int polkit_cancel_async(Call *call);
+
 /* Reads the (bba{ss}) result of CheckAuthorization. */
 int polkit_read_result(sd_bus_message *reply, int *ret_authorized, int *ret_challenge);

@@ -48,6 +48,8 @@ struct Supervisor {
         pid_t front_pid;
         int front_status;
         bool front_exited;
+        /* Set when a worker could not be kept running. */
+        bool failed;
         SupervisorWorker workers[PRIVILEGE_CONTEXTS_MAX];
 };
 
@@ -184,13 +186,16 @@ static int supervisor_on_worker_exit(sd_event_source *source, const siginfo_t *i
         if (++w->restarts > SUPERVISOR_RESTARTS_MAX) {
                 log_error("Worker %s exited %u times within %llu s; stopping the service.", name, w->restarts - 1,
                           (unsigned long long) (SUPERVISOR_RESTART_WINDOW_USEC / 1000000));
+                s->failed = true;
                 (void) kill(s->front_pid, SIGTERM);
                 return 0;
         }
 
         r = supervisor_spawn_worker(s, w->index);
-        if (r < 0)
+        if (r < 0) {
+                s->failed = true;
                 (void) kill(s->front_pid, SIGTERM);
+        }
 
         return 0;
 }
@@ -290,7 +295,7 @@ int supervisor_run(Manager *m) {
         r = sd_event_loop(s.event);
         if (r < 0)
                 log_error_errno(r, "Supervisor event loop failed");
-        else if (s.front_status != 0)
+        else if (s.front_status != 0 || s.failed)
                 r = -ECHILD;
 
 finish:

@@ -27,9 +27,14 @@ static Worker *workers_find(Manager *m, const PrivilegeContext *context) {
 }
 
 /* Drops the connection to a worker that is gone or being replaced. The
- * call it was running, if any, ends with error_name. */
+ * call it was running, if any, ends with error_name. Unless the service is
+ * stopping, the worker process is killed too: the supervisor restarts only
+ * workers that did not exit cleanly. */
 static void workers_disconnect(Worker *w, const char *error_name, const char *message) {
         Call *call = w->current;
+
+        if (!w->manager->shutting_down && w->pidfd >= 0)
+                (void) pidfd_send_signal(w->pidfd, SIGKILL, NULL, 0);
 
         w->current = NULL;
         w->slot = sd_bus_slot_unref(w->slot);
@@ -401,6 +406,26 @@ int workers_start(Manager *m, int control_fd) {
                 };
 
         return sd_event_add_io(m->event, &m->control_source, control_fd, EPOLLIN, workers_on_control, m);
+}
+
+unsigned workers_abort_waiting(Manager *m, const char *error_name, const char *message) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < m->n_workers; i++) {
+                Worker *w = &m->workers[i];
+
+                if (w->bus)
+                        continue;
+
+                while (w->queue_head) {
+                        Call *call = workers_take_next(w);
+
+                        call_end(call, error_name, message);
+                        n++;
+                }
+        }
+
+        return n;
 }
 
 void workers_stop(Manager *m) {

@@ -1197,6 +1197,63 @@ static int skip_all(int argc, char *argv[], const char *reason) {
         return 77;
 }
 
+/* How long privsepd waits, once stopped, for calls that polkit has not
+ * answered (SHUTDOWN_GRACE_USEC in service/manager.h), plus a margin. */
+#define SHUTDOWN_WAIT_MSEC 15000
+
+/* privsepd is stopped while polkit has not answered a check, as when a
+ * password prompt goes unanswered. After its grace period privsepd must
+ * cancel the check, give the caller a named error instead of silence, run
+ * nothing, and exit. */
+static void test_shutdown_with_pending_check(Fixture *f, gconstpointer data) {
+        const MethodCall *m = data;
+        g_autoptr(Caller) caller = NULL;
+        g_autoptr(PolkitCheck) check = NULL;
+        GDBusMethodInvocation *cancel;
+        const char *check_id = NULL, *cancel_id = NULL;
+
+        if (!f->ready)
+                return;
+
+        caller = caller_start(f, m, FALSE);
+        if (!caller)
+                return;
+
+        check = polkit_expect_check(f, m);
+        if (!check)
+                return;
+        polkit_check_assert(f, check, caller, m, 0);
+        g_variant_get_child(check->parameters, 4, "&s", &check_id);
+        if (!check_id || !check_id[0])
+                test_fail("CheckAuthorization has an empty cancellation ID");
+
+        g_subprocess_send_signal(f->daemon, SIGTERM);
+
+        cancel = polkit_pop(f, SHUTDOWN_WAIT_MSEC);
+        if (!cancel) {
+                test_fail("privsepd sent no CancelCheckAuthorization within %d ms of SIGTERM", SHUTDOWN_WAIT_MSEC);
+                return;
+        }
+        if (!g_str_equal(g_dbus_method_invocation_get_method_name(cancel), "CancelCheckAuthorization"))
+                test_fail("privsepd called %s, expected CancelCheckAuthorization",
+                          g_dbus_method_invocation_get_method_name(cancel));
+        else {
+                g_variant_get(g_dbus_method_invocation_get_parameters(cancel), "(&s)", &cancel_id);
+                if (g_strcmp0(cancel_id, check_id) != 0)
+                        test_fail("privsepd cancelled '%s', expected '%s'", cancel_id, check_id);
+        }
+        g_dbus_method_invocation_return_value(cancel, NULL);
+
+        caller_assert_result(caller, "org.privsep.Privsep1.Error.ShuttingDown");
+
+        if (!wait_for_flag(&f->daemon_exited, WAIT_TIMEOUT_MSEC))
+                test_fail("privsepd did not exit after the grace period");
+        else
+                g_clear_object(&f->daemon);
+
+        assert_effect(m, FALSE);
+}
+
 static void add_test(const char *path, const MethodCall *m,
                      void (*set_up)(Fixture *, gconstpointer),
                      void (*body)(Fixture *, gconstpointer)) {
@@ -1292,6 +1349,8 @@ int main(int argc, char *argv[]) {
         add_test("/polkit/denied/link-set-mtu", &link_set_mtu, fixture_set_up, test_polkit_denied);
         add_test("/polkit/denied/link-set-up", &link_set_up, fixture_set_up, test_polkit_denied);
 
+        add_test("/polkit/shutdown/pending-check-ends", &hostname_set,
+                 fixture_set_up, test_shutdown_with_pending_check);
         add_test("/polkit/concurrent/event-loop-not-blocked", NULL,
                  fixture_set_up, test_event_loop_not_blocked);
 
