@@ -34,21 +34,28 @@ int mount_validate_name(const EntryPointValue *value, const char **ret_allowed) 
         return 0;
 }
 
-static uint64_t mount_size_max(void) {
+/* Half of physical memory, in whole pages: the kernel's default tmpfs size,
+ * which mountinfo then leaves out of the options. */
+static uint64_t mount_default_size(void) {
         long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
 
         if (pages <= 0 || page_size <= 0)
-                return UINT64_MAX;
+                return 0;
 
-        return (uint64_t) pages * (uint64_t) page_size;
+        return (uint64_t) (pages / 2) * (uint64_t) page_size;
+}
+
+/* The most tmpfs space one user may hold: half of physical memory, so that
+ * the rest of the system keeps room even when one user fills all of it. */
+static uint64_t mount_user_size_max(void) {
+        return mount_default_size();
 }
 
 int mount_validate_size(const EntryPointValue *value, const char **ret_allowed) {
-        /* A tmpfs size of 0 would mean no limit at all. Anything larger than
-         * physical memory can only end in swapping or the OOM killer. */
-        *ret_allowed = "expected at least 4096 bytes and at most the size of physical memory";
+        /* A tmpfs size of 0 would mean no limit at all. */
+        *ret_allowed = "expected at least 4096 bytes and at most 1 TiB";
 
-        if (value->u64 < MOUNT_SIZE_MIN || value->u64 > mount_size_max())
+        if (value->u64 < MOUNT_SIZE_MIN || value->u64 > MOUNT_SIZE_MAX)
                 return -EINVAL;
 
         return 0;
@@ -97,7 +104,7 @@ typedef struct MountEntry {
         const char *mount_point;
         bool privsep;      /* a tmpfs whose source is MOUNT_SOURCE */
         uid_t owner;       /* tmpfs uid= option; the kernel omits it for 0 */
-        uint64_t size;     /* tmpfs size= option, which the kernel prints in KiB */
+        uint64_t size;     /* tmpfs size= option in KiB, left out when it is the default */
 } MountEntry;
 
 /* Parses one line of a mountinfo file in place:
@@ -132,7 +139,7 @@ static int mount_parse_line(char *line, MountEntry *ret) {
         ret->owner = value ? (uid_t) strtoul(value, NULL, 10) : 0;
 
         value = mount_option(options, "size");
-        ret->size = value ? strtoull(value, NULL, 10) * 1024 : 0;
+        ret->size = value ? strtoull(value, NULL, 10) * 1024 : mount_default_size();
 
         return 0;
 }
@@ -268,6 +275,12 @@ static int mount_create_tmpfs(uint64_t size, uid_t uid, gid_t gid) {
         if (r < 0)
                 return r;
 
+        r = mount_configure_number(fs_fd, "nr_inodes",
+                                   size / MOUNT_BYTES_PER_INODE > MOUNT_INODES_MIN ? size / MOUNT_BYTES_PER_INODE
+                                                                                  : MOUNT_INODES_MIN);
+        if (r < 0)
+                return r;
+
         if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0)
                 return -errno;
 
@@ -307,10 +320,11 @@ static int mount_check_usage(uid_t uid, uint64_t size, EntryPointResult *result)
                 return -EDQUOT;
         }
 
-        if (total + size > mount_size_max() || total + size < total) {
+        if (total + size > mount_user_size_max() || total + size < total) {
                 entry_point_set_reason(result, "uid %u already has tmpfs mounts of %llu bytes; with %llu more the total "
-                                       "would exceed physical memory", (unsigned) uid, (unsigned long long) total,
-                                       (unsigned long long) size);
+                                       "would exceed half of physical memory (%llu bytes)", (unsigned) uid,
+                                       (unsigned long long) total, (unsigned long long) size,
+                                       (unsigned long long) mount_user_size_max());
                 return -EDQUOT;
         }
 

@@ -14,6 +14,15 @@
 /* The mount source that marks a tmpfs as mounted by this service. */
 #define MOUNT_SOURCE "privsep"
 #define MOUNT_SIZE_MIN UINT64_C(4096)
+/* A fixed bound, so that validation reads nothing about the system; the
+ * limit per user that depends on physical memory is checked after
+ * authorization. */
+#define MOUNT_SIZE_MAX (UINT64_C(1) << 40)
+/* One inode per 16 KiB of size, and at least 256. tmpfs would otherwise
+ * allow millions of inodes even in a tiny mount, each costing about 1 KiB
+ * of kernel memory that the size limit does not count. */
+#define MOUNT_BYTES_PER_INODE UINT64_C(16384)
+#define MOUNT_INODES_MIN UINT64_C(256)
 /* tmpfs mounts one user may hold at once through this service. */
 #define MOUNT_PER_USER_MAX 16U
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The life of one privileged method call.
  *
- * Every call goes through the same steps, and nothing on the system is read
- * or changed before step 4:
+ * Every call goes through the same steps. Nothing on the system is changed,
+ * and nothing but the caller's identity is read, before step 4:
  *
  *   1. read the arguments and validate each with its entry point's validator
  *      (invalid input: org.freedesktop.DBus.Error.InvalidArgs);
@@ -173,12 +173,53 @@ static void call_deny(Call *call, const char *decision, const char *error_name, 
         call_free(call);
 }
 
+/* Looks up the primary group of uid in the user database.
+ * NOTE: the lookup blocks the front's event loop while NSS answers. */
+static int call_primary_gid(uid_t uid, gid_t *ret_gid) {
+        struct passwd entry, *result = NULL;
+        size_t size = 1024;
+        int r;
+
+        for (;;) {
+                char *buffer = malloc(size);
+                if (!buffer)
+                        return -ENOMEM;
+
+                r = getpwuid_r(uid, &entry, buffer, size, &result);
+                if (r == 0 && result)
+                        *ret_gid = result->pw_gid;
+                free(buffer);
+
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                size *= 2;
+        }
+
+        if (r != 0)
+                return -r;
+        if (!result)
+                return -ENOENT;
+
+        return 0;
+}
+
 static void call_run(Call *call, const char *decision) {
+        int r;
+
         call->decision = decision;
 
         if (call->caller_gone) {
                 call_deny(call, "caller-disconnected", SD_BUS_ERROR_ACCESS_DENIED,
                           "The caller disconnected before it was authorized.");
+                return;
+        }
+
+        /* The gid owns the tmpfs that MountTmpfs creates; without it, deny
+         * rather than guess. */
+        r = call_primary_gid(call->uid, &call->gid);
+        if (r < 0) {
+                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
+                          "uid %u has no entry in the user database: %s", (unsigned) call->uid, strerror(-r));
                 return;
         }
 
@@ -287,36 +328,6 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         return 0;
 }
 
-/* Looks up the primary group of uid in the user database.
- * NOTE: the lookup blocks the front's event loop while NSS answers. */
-static int call_primary_gid(uid_t uid, gid_t *ret_gid) {
-        struct passwd entry, *result = NULL;
-        size_t size = 1024;
-        int r;
-
-        for (;;) {
-                char *buffer = malloc(size);
-                if (!buffer)
-                        return -ENOMEM;
-
-                r = getpwuid_r(uid, &entry, buffer, size, &result);
-                if (r == 0 && result)
-                        *ret_gid = result->pw_gid;
-                free(buffer);
-
-                if (r != ERANGE || size >= 1024 * 1024)
-                        break;
-                size *= 2;
-        }
-
-        if (r != 0)
-                return -r;
-        if (!result)
-                return -ENOENT;
-
-        return 0;
-}
-
 static int call_read_credentials(sd_bus_message *reply, uid_t *ret_uid, pid_t *ret_pid) {
         bool have_uid = false, have_pid = false;
         uint32_t uid = 0, pid = 0;
@@ -381,15 +392,6 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
                 return 0;
         }
 
-        /* The gid owns the tmpfs that MountTmpfs creates; without it, deny
-         * rather than guess. */
-        r = call_primary_gid(call->uid, &call->gid);
-        if (r < 0) {
-                call_deny(call, "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
-                          "Authorization failed because uid %u has no entry in the user database: %s",
-                          (unsigned) call->uid, strerror(-r));
-                return 0;
-        }
 
         if (call_count(call->manager, NULL, call->uid) > call->manager->max_calls_per_user) {
                 call_deny(call, "limit-exceeded", PRIVSEP_ERROR_LIMIT_EXCEEDED,

@@ -3,7 +3,8 @@
 
 Only the owner of a tmpfs (the caller that mounted it) or root may unmount
 it, although polkit allows both callers the action. One user may hold at
-most 16 mounts, together no larger than physical memory.
+most 16 mounts, together no larger than half of physical memory, and each
+mount has an inode limit in proportion to its size.
 """
 
 import os
@@ -74,12 +75,18 @@ def test_count_limit(env, tap):
 
 def test_size_limit(env, tap):
     memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    half = memory // 2 // 4096 * 4096
 
-    result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["big", memory])
-    tap.ok(result.ok, "one tmpfs as large as physical memory is allowed", repr(result))
+    result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["too-big", half + (1 << 20)])
+    tap.equal(result.error_name, LIMIT_EXCEEDED, "one tmpfs larger than half of physical memory is rejected")
+    tap.ok(result.error_message and "Disk quota" not in result.error_message,
+           "the error explains the limit in its own words", repr(result))
+
+    result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["big", half])
+    tap.ok(result.ok, "one tmpfs of half of physical memory is allowed", repr(result))
 
     result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["more", 1 << 20])
-    tap.equal(result.error_name, LIMIT_EXCEEDED, "a second one past physical memory in total is rejected")
+    tap.equal(result.error_name, LIMIT_EXCEEDED, "a second one past half of physical memory in total is rejected")
     tap.ok(mount_point("more") not in bus.privsep_mounts(), "and nothing is mounted for it")
 
     env.call(MEMBER, "Mount", "Unmount", "s", ["big"])
@@ -88,10 +95,31 @@ def test_size_limit(env, tap):
     env.call(MEMBER, "Mount", "Unmount", "s", ["more"])
 
 
+def test_inode_limit(env, tap):
+    result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["tiny", 4096])
+    tap.ok(result.ok, "the member mounts a 4096-byte tmpfs", repr(result))
+    entry = bus.mount_entry(mount_point("tiny"))
+    tap.ok(entry and "nr_inodes=256" in entry["super_options"],
+           "the tmpfs allows 256 inodes", repr(entry))
+
+    created = 0
+    try:
+        for i in range(1000):
+            open(os.path.join(mount_point("tiny"), f"f{i}"), "w").close()
+            created += 1
+    except OSError:
+        pass
+    tap.ok(created < 256, "empty files cannot exceed the inode limit", f"created {created} files")
+
+    result = env.call(MEMBER, "Mount", "Unmount", "s", ["tiny"])
+    tap.ok(result.ok, "the full tmpfs unmounts", repr(result))
+
+
 def main(env, tap):
     test_owner_only(env, tap)
     test_count_limit(env, tap)
     test_size_limit(env, tap)
+    test_inode_limit(env, tap)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,9 @@ static void test_usage(Fixture *f, gconstpointer data) {
                 "92 22 0:44 / /run/privsep/mounts/c rw - tmpfs privsep rw,size=4k,mode=755\n"
                 "93 22 0:45 / /run/privsep/mounts/d rw - tmpfs tmpfs rw,size=8k,uid=61003\n"
                 "94 22 0:46 / /elsewhere rw - tmpfs privsep rw,size=8k,uid=61003\n"
-                "95 22 0:47 / /run/privsep/mounts/e rw - tmpfs privsep rw,size=16k,mode=755,uid=610030\n");
+                "95 22 0:47 / /run/privsep/mounts/e rw - tmpfs privsep rw,size=16k,mode=755,uid=610030\n"
+                "96 22 0:48 / /run/privsep/mounts/f rw - tmpfs privsep rw,nr_inodes=1000,mode=755,uid=4343\n");
+        uint64_t default_size = (uint64_t) (sysconf(_SC_PHYS_PAGES) / 2) * (uint64_t) sysconf(_SC_PAGESIZE);
         unsigned count = 0;
         uint64_t size = 0;
 
@@ -135,6 +137,11 @@ static void test_usage(Fixture *f, gconstpointer data) {
         g_assert_cmpint(mount_usage(path, 0, &count, &size), ==, 0);
         g_assert_cmpuint(count, ==, 1);
         g_assert_cmpuint(size, ==, 4096);
+
+        /* The kernel leaves size= out when it is half of physical memory. */
+        g_assert_cmpint(mount_usage(path, 4343, &count, &size), ==, 0);
+        g_assert_cmpuint(count, ==, 1);
+        g_assert_cmpuint(size, ==, default_size);
 
         g_assert_cmpint(mount_usage(path, 4242, &count, &size), ==, 0);
         g_assert_cmpuint(count, ==, 0);

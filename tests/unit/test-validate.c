@@ -85,6 +85,10 @@ static void test_mount_size(void) {
         g_assert_cmpint(mount_validate_size(&value, &allowed), ==, -EINVAL);
         value.u64 = UINT64_C(1) << 60;
         g_assert_cmpint(mount_validate_size(&value, &allowed), ==, -EINVAL);
+        value.u64 = UINT64_C(1) << 40;
+        g_assert_cmpint(mount_validate_size(&value, &allowed), ==, 0);
+        value.u64 = (UINT64_C(1) << 40) + 1;
+        g_assert_cmpint(mount_validate_size(&value, &allowed), ==, -EINVAL);
 }
 
 static void test_hostname(void) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Test.Sleep: a deliberately slow entry point with a 1 s time limit. It is
+/* Test.Sleep: a deliberately slow entry point with a 3 s time limit. It is
  * compiled only into privsepd-test, which is never installed. */
 
 #include <errno.h>
@@ -45,5 +45,5 @@ ENTRY_POINT(sleep_entry_point) = {
         .arguments = sleep_arguments,
         .n_arguments = ELEMENTSOF(sleep_arguments),
         .function = sleep_run,
-        .timeout_usec = 1000000,
+        .timeout_usec = 3000000,
 };

@@ -4,7 +4,7 @@
 restarts, deadlines, queueing, concurrency and limits.
 
 Runs privsepd-test (privsepd plus the test-only Test.Sleep entry point, which
-runs in the sys_admin context with a 1 s time limit) as an unprivileged uid
+runs in the sys_admin context with a 3 s time limit) as an unprivileged uid
 with ambient capabilities, on a private bus inside its own mount, UTS and
 network namespaces. Callers are root, so polkit is not involved here; the
 polkit paths are tested against real and scripted polkit elsewhere.
@@ -137,6 +137,20 @@ class Daemon:
         os.unlink(self.log.name)
 
 
+def wait_worker_sleeping(daemon):
+    """Waits until the sys_admin worker runs Test.Sleep, instead of guessing
+    how long a loaded machine takes to start the call."""
+    for _ in range(250):
+        try:
+            with open(f"/proc/{daemon.worker(CAP_SYS_ADMIN)}/wchan") as f:
+                if "nanosleep" in f.read():
+                    return True
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.02)
+    return False
+
+
 def test_capabilities(tap, daemon):
     supervisor = daemon.process.pid
     expected = {
@@ -159,10 +173,10 @@ def test_capabilities(tap, daemon):
 def test_deadline(tap, daemon):
     before = daemon.worker(CAP_SYS_ADMIN)
     start = time.monotonic()
-    code, output = call("org.privsep.Privsep1.Test", "Sleep", "", "uint32 5000")
+    code, output = call("org.privsep.Privsep1.Test", "Sleep", "", "uint32 8000")
     elapsed = time.monotonic() - start
     tap.result("/workers/deadline/times-out", code != 0 and "org.privsep.Privsep1.Error.TimedOut" in output
-               and elapsed < 4, f"code {code} after {elapsed:.1f} s: {output}")
+               and elapsed < 7, f"code {code} after {elapsed:.1f} s: {output}")
 
     after = daemon.worker(CAP_SYS_ADMIN)
     code, output = call("org.privsep.Privsep1.Hostname", "Set", "", "after-deadline")
@@ -173,8 +187,8 @@ def test_deadline(tap, daemon):
 
 def test_kill_worker(tap, daemon):
     before = daemon.worker(CAP_SYS_ADMIN)
-    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 900")
-    time.sleep(0.3)
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 2000")
+    wait_worker_sleeping(daemon)
     os.kill(before, 9)
     output, _ = sleeper.communicate(timeout=10)
     tap.result("/workers/kill-9/call-gets-named-error",
@@ -187,8 +201,8 @@ def test_kill_worker(tap, daemon):
 
 
 def test_other_context_not_delayed(tap, daemon):
-    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 900")
-    time.sleep(0.1)
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 2500")
+    wait_worker_sleeping(daemon)
     code, output = call("org.privsep.Privsep1.Link", "SetMtu", "", "v0", "uint32 1400")
     sleeper_running = sleeper.poll() is None
     link = subprocess.run(["ip", "-o", "link", "show", "v0"], capture_output=True, text=True).stdout
@@ -200,10 +214,10 @@ def test_other_context_not_delayed(tap, daemon):
 
 def test_queued_call_of_gone_caller(tap, daemon):
     call("org.privsep.Privsep1.Hostname", "Set", "", "before-queue")
-    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 800")
-    time.sleep(0.1)
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 2000")
+    wait_worker_sleeping(daemon)
     queued = call_async("org.privsep.Privsep1.Hostname", "Set", "queued-host")
-    time.sleep(0.2)
+    time.sleep(0.5)
     queued.kill()
     queued.wait()
     sleeper.communicate(timeout=10)
@@ -213,11 +227,14 @@ def test_queued_call_of_gone_caller(tap, daemon):
 
 
 def test_dropped_result(tap, daemon):
-    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 500")
-    time.sleep(0.2)
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 1500")
+    wait_worker_sleeping(daemon)
     sleeper.kill()
     sleeper.wait()
-    time.sleep(0.6)
+    for _ in range(150):
+        if "the result is dropped" in daemon.output():
+            break
+        time.sleep(0.02)
     tap.result("/workers/disconnect/result-dropped-and-logged", "the result is dropped" in daemon.output(),
                daemon.output())
 
@@ -225,8 +242,9 @@ def test_dropped_result(tap, daemon):
 def test_limits(tap, build):
     daemon = Daemon(build, ["--max-calls-per-user=2"])
     try:
-        sleepers = [call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 700") for _ in range(2)]
-        time.sleep(0.2)
+        sleepers = [call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 1500") for _ in range(2)]
+        wait_worker_sleeping(daemon)
+        time.sleep(0.5)
         code, output = call("org.privsep.Privsep1.Hostname", "Set", "", "over-limit")
         for s in sleepers:
             s.communicate(timeout=10)
@@ -340,10 +358,10 @@ def test_forged_name_owner_changed(tap, daemon):
     import dbus.lowlevel
 
     call("org.privsep.Privsep1.Hostname", "Set", "", "before-forged")
-    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 800")
-    time.sleep(0.1)
+    sleeper = call_async("org.privsep.Privsep1.Test", "Sleep", "uint32 2000")
+    wait_worker_sleeping(daemon)
     queued = call_async("org.privsep.Privsep1.Hostname", "Set", "forged-host")
-    time.sleep(0.2)
+    time.sleep(0.5)
 
     # This bus lets anyone send anything, so the signal reaches the front:
     # the front must still ignore a NameOwnerChanged that the bus daemon
