@@ -74,14 +74,23 @@ static bool journal_stderr_is_journal(void) {
 }
 
 /* Entries for calls that were not authorized are rate limited, since any
- * local user can cause them. */
+ * local user can cause them: at most JOURNAL_UNAUTHORIZED_PER_USER per uid
+ * and JOURNAL_UNAUTHORIZED_BURST in all per interval, so that one user's
+ * flood does not hide another user's attempts. */
 #define JOURNAL_UNAUTHORIZED_BURST 200U
+#define JOURNAL_UNAUTHORIZED_PER_USER 50U
+#define JOURNAL_UNAUTHORIZED_USERS_MAX 64U
 #define JOURNAL_UNAUTHORIZED_INTERVAL_USEC (10 * UINT64_C(1000000))
 
 static struct {
         uint64_t start_usec;
         unsigned count;
         unsigned suppressed;
+        struct {
+                uid_t uid;
+                unsigned count;
+        } users[JOURNAL_UNAUTHORIZED_USERS_MAX];
+        unsigned n_users;
 } journal_unauthorized;
 
 static uint64_t journal_now_usec(void) {
@@ -91,10 +100,35 @@ static uint64_t journal_now_usec(void) {
         return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* Returns whether another entry for an unauthorized call may be written now.
- * The count of suppressed entries is logged when the next interval starts.
+/* Counts one more entry for uid; returns false when uid's share is used up.
+ * Users beyond the table's size share the global budget only. */
+static bool journal_unauthorized_user_allowed(uid_t uid) {
+        unsigned i;
+
+        for (i = 0; i < journal_unauthorized.n_users; i++)
+                if (journal_unauthorized.users[i].uid == uid)
+                        break;
+
+        if (i == journal_unauthorized.n_users) {
+                if (i == JOURNAL_UNAUTHORIZED_USERS_MAX)
+                        return true;
+                journal_unauthorized.users[i].uid = uid;
+                journal_unauthorized.users[i].count = 0;
+                journal_unauthorized.n_users++;
+        }
+
+        if (journal_unauthorized.users[i].count >= JOURNAL_UNAUTHORIZED_PER_USER)
+                return false;
+
+        journal_unauthorized.users[i].count++;
+        return true;
+}
+
+/* Returns whether another entry for an unauthorized call of uid may be
+ * written now. The count of suppressed entries is logged when the next
+ * interval starts.
  * NOTE: if no unauthorized call follows, the last count is never logged. */
-static bool journal_unauthorized_allowed(void) {
+static bool journal_unauthorized_allowed(uid_t uid) {
         uint64_t now = journal_now_usec();
 
         if (now - journal_unauthorized.start_usec >= JOURNAL_UNAUTHORIZED_INTERVAL_USEC) {
@@ -112,9 +146,10 @@ static bool journal_unauthorized_allowed(void) {
                 journal_unauthorized.start_usec = now;
                 journal_unauthorized.count = 0;
                 journal_unauthorized.suppressed = 0;
+                journal_unauthorized.n_users = 0;
         }
 
-        if (journal_unauthorized.count < JOURNAL_UNAUTHORIZED_BURST) {
+        if (journal_unauthorized.count < JOURNAL_UNAUTHORIZED_BURST && journal_unauthorized_user_allowed(uid)) {
                 journal_unauthorized.count++;
                 return true;
         }
@@ -129,7 +164,7 @@ void journal_log_call(const Call *call, const char *decision, const char *result
         char *fields[JOURNAL_FIELDS_MAX] = {};
         struct iovec iov[JOURNAL_FIELDS_MAX];
 
-        if (!authorized && !journal_unauthorized_allowed())
+        if (!authorized && !journal_unauthorized_allowed(call->uid))
                 return;
 
         size_t n = 0;

@@ -18,6 +18,8 @@ import tempfile
 import time
 
 DAEMON_UID = 61990
+# A second unprivileged caller, besides nobody.
+OTHER_UID = 61991
 CAPS = "sys_admin,net_admin,dac_override,chown,setpcap"
 BUS = "org.privsep.Privsep1"
 PATH = "/org/privsep/Privsep1"
@@ -330,8 +332,30 @@ def test_unauthorized_log_rate_limited(tap, daemon):
     os.waitpid(pid, 0)
 
     logged = daemon.output().count("uid 65534") - before
-    tap.result("/workers/journal/unauthorized-entries-rate-limited", 0 < logged <= 200,
-               f"{logged} entries for {calls} denied calls")
+    tap.result("/workers/journal/unauthorized-entries-rate-limited", 0 < logged <= 50,
+               f"{logged} entries for {calls} denied calls of one user")
+
+    # Another user's denied call is still logged: the flood used up only
+    # its own user's share.
+    before_other = daemon.output().count(f"uid {OTHER_UID}")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(OTHER_UID, OTHER_UID, OTHER_UID)
+            os.setresuid(OTHER_UID, OTHER_UID, OTHER_UID)
+            connection = dbus.bus.BusConnection("unix:path=/run/dbus/system_bus_socket")
+            message = dbus.lowlevel.MethodCallMessage(BUS, PATH, "org.privsep.Privsep1.Hostname", "Set")
+            message.append("other", signature="s")
+            try:
+                connection.send_message_with_reply_and_block(message, 10)
+            except dbus.exceptions.DBusException:
+                pass
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    tap.result("/workers/journal/other-user-still-logged", daemon.output().count(f"uid {OTHER_UID}") > before_other,
+               daemon.output()[-2000:])
     tap.result("/workers/journal/hostname-unchanged-by-denied-calls", os.uname().nodename != "flood",
                os.uname().nodename)
 
@@ -421,8 +445,9 @@ def in_namespace(build):
     os.makedirs("/run/privsep")
     os.chown("/run/privsep", DAEMON_UID, DAEMON_UID)
     # dbus-daemon looks up the groups of every uid that connects.
-    for name, line in (("passwd", f"privsepd-test:x:{DAEMON_UID}:{DAEMON_UID}::/nonexistent:/usr/sbin/nologin\n"),
-                       ("group", f"privsepd-test:x:{DAEMON_UID}:\n")):
+    for name, line in (("passwd", f"privsepd-test:x:{DAEMON_UID}:{DAEMON_UID}::/nonexistent:/usr/sbin/nologin\n"
+                                  f"privsep-other:x:{OTHER_UID}:{OTHER_UID}::/nonexistent:/usr/sbin/nologin\n"),
+                       ("group", f"privsepd-test:x:{DAEMON_UID}:\nprivsep-other:x:{OTHER_UID}:\n")):
         copy = f"/run/{name}"
         with open(f"/etc/{name}") as original, open(copy, "w") as f:
             f.write(original.read() + line)
