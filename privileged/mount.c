@@ -45,8 +45,8 @@ static uint64_t mount_default_size(void) {
         return (uint64_t) (pages / 2) * (uint64_t) page_size;
 }
 
-/* The most tmpfs space one user may hold: half of physical memory, so that
- * the rest of the system keeps room even when one user fills all of it. */
+/* The maximum tmpfs size that one user may hold in all: half of physical
+ * memory, so that the rest of the system keeps room when one user fills it. */
 static uint64_t mount_user_size_max(void) {
         return mount_default_size();
 }

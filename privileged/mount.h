@@ -7,7 +7,8 @@
 
 #include "entry-point.h"
 
-/* Where the tmpfs mounts live; /run/privsep belongs to the service user. */
+/* The directory of the tmpfs mount points. /run/privsep belongs to the
+ * service user. */
 #define MOUNT_RUNTIME_DIRECTORY "/run/privsep"
 #define MOUNT_DIRECTORY MOUNT_RUNTIME_DIRECTORY "/mounts"
 #define MOUNT_NAME_MAX 32

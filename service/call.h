@@ -9,8 +9,8 @@
 #include "manager.h"
 
 /* One method call on its way from arrival to reply: the message, its
- * validated arguments and what the bus daemon and polkit said about the
- * caller. */
+ * validated arguments and the caller's identity as the bus daemon reported
+ * it. */
 struct Call {
         Manager *manager;
         sd_bus_message *message;
@@ -30,7 +30,7 @@ struct Call {
         bool polkit_pending;
         /* Set when the caller's connection closes before the reply. */
         bool caller_gone;
-        /* How the call was authorized: "root" or "authorized". */
+        /* The authorization decision: "root" or "authorized". */
         const char *decision;
 
         /* In a worker's queue, waiting to run. */
