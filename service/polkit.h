@@ -11,7 +11,7 @@
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (5 * 60 * UINT64_C(1000000))
 
 /* Sends CheckAuthorization for the call's sender and entry point. The reply
- * goes to callback with the call as userdata; call->slot holds the pending
+ * goes to callback with the call as userdata; call->slot refers to the pending
  * bus call. */
 int polkit_check_authorization_async(Call *call, sd_bus_message_handler_t callback);
 
