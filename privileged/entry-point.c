@@ -44,11 +44,16 @@ const char *entry_point_signature(const EntryPoint *e, char *buffer, size_t size
 }
 
 void entry_point_set_reason(EntryPointResult *result, const char *format, ...) {
+        int saved_errno = errno;
         va_list ap;
 
         va_start(ap, format);
         vsnprintf(result->reason, sizeof(result->reason), format, ap);
         va_end(ap);
+
+        /* Callers set the reason right after a failed call and then return
+         * -errno, which vsnprintf() must not change. */
+        errno = saved_errno;
 }
 
 int entry_point_run(const EntryPoint *e,

@@ -104,5 +104,6 @@ int entry_point_run(const EntryPoint *e,
                     const EntryPointCaller *caller,
                     EntryPointResult *result);
 
+/* Sets the reason text of a failed run. Leaves errno unchanged. */
 void entry_point_set_reason(EntryPointResult *result, const char *format, ...)
         __attribute__((format(printf, 2, 3)));

@@ -54,12 +54,12 @@ typedef struct LinkRequest {
         char attributes[64];
 } LinkRequest;
 
-static void link_add_u32(LinkRequest *request, unsigned short type, uint32_t value) {
+static void link_add_attribute(LinkRequest *request, unsigned short type, const void *data, size_t size) {
         struct rtattr *attribute = (struct rtattr *) ((char *) request + NLMSG_ALIGN(request->header.nlmsg_len));
 
         attribute->rta_type = type;
-        attribute->rta_len = RTA_LENGTH(sizeof(value));
-        memcpy(RTA_DATA(attribute), &value, sizeof(value));
+        attribute->rta_len = RTA_LENGTH(size);
+        memcpy(RTA_DATA(attribute), data, size);
         request->header.nlmsg_len = NLMSG_ALIGN(request->header.nlmsg_len) + RTA_ALIGN(attribute->rta_len);
 }
 
@@ -102,22 +102,28 @@ static int link_send(LinkRequest *request) {
         }
 }
 
-static int link_prepare(LinkRequest *request, const char *name, EntryPointResult *result) {
-        unsigned index = if_nametoindex(name);
-
-        if (index == 0) {
-                entry_point_set_reason(result, "No network interface '%s'", name);
-                return errno == ENXIO ? -ENODEV : -errno;
-        }
-
+/* Starts an RTM_NEWLINK request for the interface called name. The kernel
+ * looks the name up itself (ifi_index 0 with IFLA_IFNAME), so no rename can
+ * slip in between a lookup and the change; it fails with ENODEV when no
+ * interface has that name. */
+static void link_prepare(LinkRequest *request, const char *name) {
         *request = (LinkRequest) {
                 .header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
                 .header.nlmsg_type = RTM_NEWLINK,
                 .info.ifi_family = AF_UNSPEC,
-                .info.ifi_index = (int) index,
+                .info.ifi_index = 0,
         };
 
-        return 0;
+        /* The validated name has at most LINK_NAME_MAX bytes, so it and its
+         * NUL fit in the attribute space. */
+        link_add_attribute(request, IFLA_IFNAME, name, strlen(name) + 1);
+}
+
+static void link_set_failure_reason(EntryPointResult *result, int error, const char *name, const char *what) {
+        if (error == -ENODEV)
+                entry_point_set_reason(result, "No network interface '%s'", name);
+        else
+                entry_point_set_reason(result, "Failed to %s '%s'", what, name);
 }
 
 static int link_set_mtu(const EntryPointValue *arguments, const EntryPointCaller *caller, EntryPointResult *result) {
@@ -126,15 +132,12 @@ static int link_set_mtu(const EntryPointValue *arguments, const EntryPointCaller
         LinkRequest request;
         int r;
 
-        r = link_prepare(&request, name, result);
-        if (r < 0)
-                return r;
-
-        link_add_u32(&request, IFLA_MTU, mtu);
+        link_prepare(&request, name);
+        link_add_attribute(&request, IFLA_MTU, &mtu, sizeof(mtu));
 
         r = link_send(&request);
         if (r < 0)
-                entry_point_set_reason(result, "Failed to set the MTU of '%s' to %u", name, mtu);
+                link_set_failure_reason(result, r, name, "set the MTU of");
 
         return r;
 }
@@ -145,9 +148,7 @@ static int link_set_up(const EntryPointValue *arguments, const EntryPointCaller 
         LinkRequest request;
         int r;
 
-        r = link_prepare(&request, name, result);
-        if (r < 0)
-                return r;
+        link_prepare(&request, name);
 
         /* ifi_change limits the request to IFF_UP, so no other flag of the
          * interface can change in between. */
@@ -156,7 +157,7 @@ static int link_set_up(const EntryPointValue *arguments, const EntryPointCaller 
 
         r = link_send(&request);
         if (r < 0)
-                entry_point_set_reason(result, "Failed to bring '%s' %s", name, up ? "up" : "down");
+                link_set_failure_reason(result, r, name, up ? "bring up" : "bring down");
 
         return r;
 }

@@ -97,7 +97,7 @@ int motd_write_at(int dir_fd, const char *name, const char *content, size_t size
                 return -ELOOP;
         } else if (!S_ISREG(st.st_mode)) {
                 entry_point_set_reason(result, "The current file is not a regular file");
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
         }
 
         _cleanup_close_ int fd = motd_open_temporary(dir_fd, temporary, sizeof(temporary));

@@ -166,6 +166,10 @@ int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const 
                 break;
         }
 
+        /* A read error must not pass for "not mounted". */
+        if (ferror(f))
+                found = -EIO;
+
         free(line);
         fclose(f);
         return found;
@@ -191,6 +195,13 @@ int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, ui
 
                 count++;
                 total += entry.size;
+        }
+
+        /* A read error must not let mounts go uncounted. */
+        if (ferror(f)) {
+                free(line);
+                fclose(f);
+                return -EIO;
         }
 
         free(line);
@@ -240,9 +251,11 @@ static int mount_open_directory(EntryPointResult *result) {
         /* The service's umask would leave the directory closed to the
          * callers who own the mounts inside it. */
         if (fchmod(fd, 0755) < 0) {
-                entry_point_set_reason(result, "Failed to make %s accessible", MOUNT_DIRECTORY);
+                int r = -errno;
+
+                entry_point_set_reason(result, "Failed to set mode 0755 on %s", MOUNT_DIRECTORY);
                 close(fd);
-                return -errno;
+                return r;
         }
 
         return fd;

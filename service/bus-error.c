@@ -21,6 +21,7 @@ static const struct {
         { EINVAL,    PRIVSEP_ERROR_PREFIX "InvalidArgument" },
         { ERANGE,    PRIVSEP_ERROR_PREFIX "InvalidArgument" },
         { EISDIR,    PRIVSEP_ERROR_PREFIX "NotRegularFile" },
+        { EBADFD,    PRIVSEP_ERROR_PREFIX "NotRegularFile" },
         { ENOTDIR,   PRIVSEP_ERROR_PREFIX "NotDirectory" },
         { ENOSPC,    PRIVSEP_ERROR_PREFIX "NoSpace" },
         { ENOMEM,    PRIVSEP_ERROR_PREFIX "NoMemory" },

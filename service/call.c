@@ -57,11 +57,6 @@ Call *call_free(Call *call) {
         return NULL;
 }
 
-void call_mark_caller_gone(Manager *m, const char *unique_name) {
-        for (Call *call = m->calls; call; call = call->next)
-                if (strcmp(call->sender, unique_name) == 0)
-                        call->caller_gone = true;
-}
 
 static int call_read_argument(sd_bus_message *message, char type, EntryPointValue *ret) {
         int b, r;
@@ -261,8 +256,8 @@ void call_complete(Call *call, int error, const char *reason) {
         call_free(call);
 }
 
-void call_end(Call *call, const char *error_name, const char *message) {
-        journal_log_call(call, call->decision, "worker-failed", 0, message);
+void call_end(Call *call, const char *result, const char *error_name, const char *message) {
+        journal_log_call(call, call->decision, result, 0, message);
         call_reply_error(call, error_name, message);
         call_free(call);
 }
@@ -297,7 +292,7 @@ static int call_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         if (error) {
                 /* polkit fails to resolve a subject that has disconnected. */
                 call_deny(call, call->caller_gone ? "caller-disconnected" : "polkit-error", SD_BUS_ERROR_ACCESS_DENIED,
-                          "Authorization failed because polkit could not be asked: %s", error->message ? error->message : error->name);
+                          "Authorization failed because the polkit call failed with %s: %s", error->name, error->message ?: "");
                 return 0;
         }
 
@@ -381,7 +376,7 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
         if (error) {
                 call->caller_gone = call->caller_gone || sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
                 call_deny(call, call->caller_gone ? "caller-disconnected" : "no-credentials", SD_BUS_ERROR_ACCESS_DENIED,
-                          "Authorization failed because the caller's credentials are unknown: %s", error->message);
+                          "Authorization failed because the caller's credentials are unknown: %s", error->message ?: error->name);
                 return 0;
         }
 
@@ -434,6 +429,12 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
         sender = sd_bus_message_get_sender(message);
         if (!sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The caller has no bus name.");
+
+        /* Calls that still reach a front whose shutdown grace has passed,
+         * sent to its unique name, would keep it alive. */
+        if (m->shutdown_grace_expired)
+                return sd_bus_error_set(error, PRIVSEP_ERROR_SHUTTING_DOWN,
+                                        "privsepd is stopping; call again, and a new instance will serve the call");
 
         /* The uid is not known yet, so the first limit is per connection. */
         if (m->n_calls >= CALLS_MAX || call_count(m, sender, 0) >= m->max_calls_per_user)
@@ -497,4 +498,23 @@ unsigned call_abort_unauthorized(Manager *m, const char *error_name, const char 
         }
 
         return n;
+}
+
+void call_mark_caller_gone(Manager *m, const char *unique_name) {
+        for (Call *call = m->calls, *next; call; call = next) {
+                next = call->next;
+
+                if (strcmp(call->sender, unique_name) != 0)
+                        continue;
+
+                call->caller_gone = true;
+
+                /* A check that may wait for a password ends now rather than
+                 * when polkit gives up on it. */
+                if (call->polkit_pending) {
+                        (void) polkit_cancel_async(call);
+                        call_deny(call, "caller-disconnected", SD_BUS_ERROR_ACCESS_DENIED,
+                                  "The caller disconnected before it was authorized.");
+                }
+        }
 }

@@ -56,8 +56,9 @@ Call *call_free(Call *call);
  * and frees the call. error is 0 or a negative errno. */
 void call_complete(Call *call, int error, const char *reason);
 
-/* Ends an authorized call that did not produce a result, with a named error. */
-void call_end(Call *call, const char *error_name, const char *message);
+/* Ends an authorized call that did not produce a result, with a named error.
+ * result is the word for the journal entry, such as "worker-failed". */
+void call_end(Call *call, const char *result, const char *error_name, const char *message);
 void call_end_timed_out(Call *call);
 
 /* Ends a call whose caller disconnected before it started, without running it. */

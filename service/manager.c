@@ -279,8 +279,10 @@ static int manager_on_shutdown_grace(sd_event_source *source, uint64_t usec, voi
         const char *message = "privsepd is stopping; call again, and a new instance will serve the call";
         unsigned n;
 
+        m->shutdown_grace_expired = true;
+
         n = call_abort_unauthorized(m, PRIVSEP_ERROR_SHUTTING_DOWN, message);
-        n += workers_abort_waiting(m, PRIVSEP_ERROR_SHUTTING_DOWN, message);
+        n += workers_abort_waiting(m, "shutting-down", PRIVSEP_ERROR_SHUTTING_DOWN, message);
         if (n > 0)
                 log_warning("Ended %u calls that had not started %llu s after the shutdown began.", n,
                             (unsigned long long) (SHUTDOWN_GRACE_USEC / 1000000));

@@ -43,6 +43,9 @@ struct Manager {
         sd_event_source *idle_source;
         bool shutting_down;
         sd_event_source *shutdown_source;
+        /* Set when the grace period of a shutdown has passed: new calls
+         * are rejected from then on. */
+        bool shutdown_grace_expired;
 
         unsigned max_calls_per_user;
 

@@ -44,7 +44,7 @@ const char *quote_value(const char *s, size_t max_bytes, char *buffer, size_t si
                         buffer[out++] = (char) u[i];
         }
 
-        if (length > limit && out + 4 < size) {
+        if (length > limit && out + 3 < size) {
                 memcpy(buffer + out, "...", 3);
                 out += 3;
         }

@@ -173,8 +173,9 @@ static int supervisor_on_worker_exit(sd_event_source *source, const siginfo_t *i
         w->pid = 0;
         sd_event_source_disable_unref(source);
 
-        /* A worker exits cleanly only when the front closed its socket,
-         * which happens when the front itself exits. */
+        /* A worker exits cleanly only when the front closed its socket
+         * without killing it: when the front exits or stops the service.
+         * A worker that the front drops while it goes on is killed. */
         if (s->front_exited || (info->si_code == CLD_EXITED && info->si_status == 0))
                 return 0;
 

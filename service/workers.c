@@ -46,7 +46,7 @@ static void workers_disconnect(Worker *w, const char *error_name, const char *me
         w->pid = 0;
 
         if (call)
-                call_end(call, error_name, message);
+                call_end(call, "worker-failed", error_name, message);
 }
 
 static int workers_on_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -72,15 +72,16 @@ static int workers_on_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         error = sd_bus_message_get_error(reply);
         if (error) {
                 /* Most often the worker died and the connection closed. */
-                log_warning("Worker %s failed a call: %s", w->context->name, error->message);
-                call_end(call, PRIVSEP_ERROR_WORKER_FAILED, "The worker process failed during the call");
+                log_warning("Worker %s failed a call: %s", w->context->name, error->message ?: error->name);
+                call_end(call, "worker-failed", PRIVSEP_ERROR_WORKER_FAILED, "The worker process failed during the call");
                 workers_disconnect(w, PRIVSEP_ERROR_WORKER_FAILED, "The worker process failed during the call");
                 return 0;
         }
 
+        /* Anything but 0 or a negative errno is a broken reply. */
         r = sd_bus_message_read(reply, "is", &result, &reason);
-        if (r < 0 || result > 0)
-                call_end(call, PRIVSEP_ERROR_WORKER_FAILED, "The worker's reply could not be read");
+        if (r < 0 || result > 0 || result < -4095)
+                call_end(call, "worker-failed", PRIVSEP_ERROR_WORKER_FAILED, "The worker's reply could not be read");
         else
                 call_complete(call, result, reason);
 
@@ -250,7 +251,7 @@ static void workers_dispatch(Worker *w) {
                 r = workers_send(w, call);
                 if (r < 0) {
                         log_warning("Failed to send a call to worker %s: %s", w->context->name, strerror(-r));
-                        call_end(call, PRIVSEP_ERROR_WORKER_FAILED, "The call could not be passed to the worker process");
+                        call_end(call, "worker-failed", PRIVSEP_ERROR_WORKER_FAILED, "The call could not be passed to the worker process");
                 }
         }
 }
@@ -259,7 +260,7 @@ void workers_submit(Manager *m, Call *call) {
         Worker *w = workers_find(m, call->entry_point->context);
 
         if (!w) {
-                call_end(call, PRIVSEP_ERROR_WORKER_FAILED, "No worker runs this method's privilege context");
+                call_end(call, "no-worker", PRIVSEP_ERROR_WORKER_FAILED, "No worker runs this method's privilege context");
                 return;
         }
 
@@ -331,6 +332,9 @@ static int workers_connect(Worker *w, int socket_fd, int pidfd, pid_t pid) {
         return 0;
 
 fail_fds:
+        /* Killed rather than left to exit cleanly on the closed socket, so
+         * that the supervisor starts a new worker. */
+        (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
         w->bus = sd_bus_flush_close_unref(w->bus);
         if (socket_fd >= 0)
                 close(socket_fd);
@@ -408,19 +412,16 @@ int workers_start(Manager *m, int control_fd) {
         return sd_event_add_io(m->event, &m->control_source, control_fd, EPOLLIN, workers_on_control, m);
 }
 
-unsigned workers_abort_waiting(Manager *m, const char *error_name, const char *message) {
+unsigned workers_abort_waiting(Manager *m, const char *result, const char *error_name, const char *message) {
         unsigned n = 0;
 
         for (size_t i = 0; i < m->n_workers; i++) {
                 Worker *w = &m->workers[i];
 
-                if (w->bus)
-                        continue;
-
                 while (w->queue_head) {
                         Call *call = workers_take_next(w);
 
-                        call_end(call, error_name, message);
+                        call_end(call, result, error_name, message);
                         n++;
                 }
         }

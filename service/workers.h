@@ -50,9 +50,9 @@ void workers_stop(Manager *m);
 /* Queues an authorized call for its context's worker. */
 void workers_submit(Manager *m, Call *call);
 
-/* Ends the calls queued for workers that are not connected, with a named
- * error. Returns how many calls it ended. */
-unsigned workers_abort_waiting(Manager *m, const char *error_name, const char *message);
+/* Ends every call that waits in a worker's queue, with a named error; the
+ * calls that workers are running go on. Returns how many calls it ended. */
+unsigned workers_abort_waiting(Manager *m, const char *result, const char *error_name, const char *message);
 
 /* Forgets a call that is queued or running, without replying to it. */
 void workers_forget_call(Manager *m, Call *call);

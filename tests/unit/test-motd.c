@@ -125,6 +125,15 @@ static void test_rejects_directory(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(count_entries(f), ==, 1);
 }
 
+static void test_rejects_fifo(Fixture *f, gconstpointer data) {
+        EntryPointResult result = {};
+
+        g_assert_cmpint(mkfifoat(f->dir_fd, "motd", 0644), ==, 0);
+        g_assert_cmpint(write_motd(f, "x\n", &result), ==, -EBADFD);
+        g_assert_cmpstr(result.reason, !=, "");
+        g_assert_cmpuint(count_entries(f), ==, 1);
+}
+
 static void test_empty_and_large(Fixture *f, gconstpointer data) {
         g_autofree char *large = g_strnfill(MOTD_SIZE_MAX, 'm');
         g_autofree char *content = NULL;
@@ -183,6 +192,7 @@ int main(int argc, char *argv[]) {
         ADD("/motd/update/rejects-symlink", test_rejects_symlink);
         ADD("/motd/update/rejects-dangling-symlink", test_rejects_dangling_symlink);
         ADD("/motd/update/rejects-directory", test_rejects_directory);
+        ADD("/motd/update/rejects-fifo", test_rejects_fifo);
         ADD("/motd/update/empty-and-largest", test_empty_and_large);
         ADD("/motd/update/failure-leaves-nothing", test_failure_leaves_nothing);
 

@@ -42,6 +42,12 @@ static void test_truncates_at_character(void) {
         q = quote(snowmen->str);
         g_assert_true(g_utf8_validate(q, -1, NULL));
         g_assert_true(g_str_has_suffix(q, "..."));
+
+        /* Every byte escaped: the longest output still gets the marker. */
+        g_autofree char *quotes = g_strnfill(80, '\'');
+        q = quote(quotes);
+        g_assert_cmpuint(strlen(q), ==, QUOTE_INPUT_MAX * 4 + 3);
+        g_assert_true(g_str_has_suffix(q, "..."));
 }
 
 static void test_error_names(void) {
