@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -11,6 +12,10 @@
 
 #include "motd.h"
 #include "util.h"
+
+/* errno values with which openat(O_TMPFILE) says that the file system does
+ * not support it. */
+#define MOTD_TMPFILE_UNSUPPORTED(e) ((e) == EOPNOTSUPP || (e) == EISDIR || (e) == EINVAL)
 
 int motd_validate(const EntryPointValue *value, const char **ret_allowed) {
         const unsigned char *s = (const unsigned char *) value->string;
@@ -35,19 +40,49 @@ int motd_validate(const EntryPointValue *value, const char **ret_allowed) {
         return 0;
 }
 
-static int motd_open_temporary(int dir_fd, char *name, size_t size) {
+static int motd_random_name(char *name, size_t size) {
+        uint64_t random;
+
+        if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+                return -EIO;
+
+        snprintf(name, size, ".#motd%016llx", (unsigned long long) random);
+        return 0;
+}
+
+/* Creates a named temporary file, for file systems without O_TMPFILE. */
+static int motd_open_named_temporary(int dir_fd, char *name, size_t size) {
         for (unsigned attempt = 0; attempt < 16; attempt++) {
-                uint64_t random;
-                int fd;
+                int fd, r;
 
-                if (getrandom(&random, sizeof(random), 0) != sizeof(random))
-                        return -EIO;
-
-                snprintf(name, size, ".#motd%016llx", (unsigned long long) random);
+                r = motd_random_name(name, size);
+                if (r < 0)
+                        return r;
 
                 fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd >= 0)
                         return fd;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+
+        return -EEXIST;
+}
+
+/* Gives an O_TMPFILE file a random name in dir_fd. Linking through
+ * /proc/self/fd needs no CAP_DAC_READ_SEARCH, unlike AT_EMPTY_PATH. */
+static int motd_link_temporary(int fd, int dir_fd, char *name, size_t size) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+
+        for (unsigned attempt = 0; attempt < 16; attempt++) {
+                int r = motd_random_name(name, size);
+                if (r < 0)
+                        return r;
+
+                if (linkat(AT_FDCWD, path, dir_fd, name, AT_SYMLINK_FOLLOW) >= 0)
+                        return 0;
                 if (errno != EEXIST)
                         return -errno;
         }
@@ -100,19 +135,39 @@ int motd_write_at(int dir_fd, const char *name, const char *content, size_t size
                 return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
         }
 
-        _cleanup_close_ int fd = motd_open_temporary(dir_fd, temporary, sizeof(temporary));
+        /* An unnamed O_TMPFILE file gets a name only once it is complete,
+         * so a worker killed at its deadline while writing or syncing
+         * leaves nothing behind. Where the file system lacks O_TMPFILE, a
+         * named temporary file is written instead.
+         * NOTE: a kill between linkat() and renameat(), or during the
+         * named-file fallback, leaves a .#motd file in the directory. */
+        bool named = false;
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0 && MOTD_TMPFILE_UNSUPPORTED(errno)) {
+                fd = motd_open_named_temporary(dir_fd, temporary, sizeof(temporary));
+                named = fd >= 0;
+                if (fd < 0)
+                        errno = -fd;
+        }
         if (fd < 0) {
                 entry_point_set_reason(result, "Failed to create a temporary file");
-                return fd;
+                return -errno;
         }
 
         r = motd_fill_temporary(fd, content, size, uid, gid, result);
+        if (r >= 0 && !named) {
+                r = motd_link_temporary(fd, dir_fd, temporary, sizeof(temporary));
+                if (r < 0)
+                        entry_point_set_reason(result, "Failed to give the temporary file a name");
+                named = r >= 0;
+        }
         if (r >= 0 && renameat(dir_fd, temporary, dir_fd, name) < 0) {
                 r = -errno;
                 entry_point_set_reason(result, "Failed to move the new file into place");
         }
         if (r < 0) {
-                (void) unlinkat(dir_fd, temporary, 0);
+                if (named)
+                        (void) unlinkat(dir_fd, temporary, 0);
                 return r;
         }
 
