@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "capability.h"
 #include "context.h"
 
 static void cap_freep(cap_t *caps) {

@@ -4,7 +4,7 @@
 
 #include "context.h"
 
-/* mount(2), umount2(2) and sethostname(2). */
+/* fsopen(2), fsmount(2), move_mount(2), umount2(2) and sethostname(2). */
 const PrivilegeContext privilege_context_sys_admin = {
         .name = "sys_admin",
         .capabilities = { CAP_SYS_ADMIN },

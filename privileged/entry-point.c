@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "entry-point.h"
 
 size_t entry_point_count(void) {

@@ -44,7 +44,8 @@ typedef struct EntryPointArgument {
         EntryPointValidator validate;
 } EntryPointArgument;
 
-/* The caller's identity as the bus daemon reported it. */
+/* The caller's uid as the bus daemon reported it, and its primary gid from
+ * the user database. */
 typedef struct EntryPointCaller {
         uid_t uid;
         gid_t gid;

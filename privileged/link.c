@@ -38,8 +38,8 @@ int link_validate_name(const EntryPointValue *value, const char **ret_allowed) {
 }
 
 int link_validate_mtu(const EntryPointValue *value, const char **ret_allowed) {
-        /* 68 is the smallest MTU IPv4 allows and 65535 the largest any
-         * Ethernet-like driver accepts; the driver checks its own range. */
+        /* 68 is the smallest MTU that IPv4 allows and 65535 the largest IPv4
+         * packet; the driver checks its own range within that. */
         *ret_allowed = "expected 68 to 65535";
 
         if (value->u32 < LINK_MTU_MIN || value->u32 > LINK_MTU_MAX)

@@ -315,8 +315,8 @@ static int mount_create_tmpfs(uint64_t size, uid_t uid, gid_t gid) {
         return mount_fd;
 }
 
-/* Limits how much tmpfs one user can hold through this service, since each
- * mount may be as large as physical memory. */
+/* Limits how much tmpfs one user can hold through this service: each mount
+ * may be as large as 1 TiB, far more than physical memory. */
 static int mount_check_usage(uid_t uid, uint64_t size, EntryPointResult *result) {
         uint64_t total;
         unsigned count;

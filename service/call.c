@@ -38,8 +38,7 @@ Call *call_free(Call *call) {
 
         Manager *m = call->manager;
 
-        if (call->queued || call->manager->n_workers > 0)
-                workers_forget_call(m, call);
+        workers_forget_call(m, call);
 
         if (call->previous)
                 call->previous->next = call->next;
@@ -134,11 +133,21 @@ static int call_read_arguments(sd_bus_message *message, const EntryPoint *e, Ent
         return 0;
 }
 
-static unsigned call_count(Manager *m, const char *sender, uid_t uid) {
+static unsigned call_count_by_sender(Manager *m, const char *sender) {
         unsigned n = 0;
 
         for (Call *call = m->calls; call; call = call->next)
-                if ((sender && strcmp(call->sender, sender) == 0) || (!sender && call->uid == uid))
+                if (strcmp(call->sender, sender) == 0)
+                        n++;
+
+        return n;
+}
+
+static unsigned call_count_by_uid(Manager *m, uid_t uid) {
+        unsigned n = 0;
+
+        for (Call *call = m->calls; call; call = call->next)
+                if (call->uid == uid)
                         n++;
 
         return n;
@@ -388,7 +397,7 @@ static int call_credentials_reply(sd_bus_message *reply, void *userdata, sd_bus_
         }
 
 
-        if (call_count(call->manager, NULL, call->uid) > call->manager->max_calls_per_user) {
+        if (call_count_by_uid(call->manager, call->uid) > call->manager->max_calls_per_user) {
                 call_deny(call, "limit-exceeded", PRIVSEP_ERROR_LIMIT_EXCEEDED,
                           "Too many calls in flight for uid %u (at most %u); try again later.",
                           (unsigned) call->uid, call->manager->max_calls_per_user);
@@ -437,7 +446,7 @@ int call_method_handler(sd_bus_message *message, void *userdata, sd_bus_error *e
                                         "privsepd is stopping; call again, and a new instance will serve the call");
 
         /* The uid is not known yet, so the first limit is per connection. */
-        if (m->n_calls >= CALLS_MAX || call_count(m, sender, 0) >= m->max_calls_per_user)
+        if (m->n_calls >= CALLS_MAX || call_count_by_sender(m, sender) >= m->max_calls_per_user)
                 return sd_bus_error_setf(error, PRIVSEP_ERROR_LIMIT_EXCEEDED,
                                          "Too many calls in flight (at most %u per caller and %u in all); try again later.",
                                          m->max_calls_per_user, CALLS_MAX);

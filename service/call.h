@@ -9,8 +9,8 @@
 #include "manager.h"
 
 /* One method call on its way from arrival to reply: the message, its
- * validated arguments and the caller's identity as the bus daemon reported
- * it. */
+ * validated arguments, and the caller's uid and pid as the bus daemon
+ * reported them (the gid comes from the user database). */
 struct Call {
         Manager *manager;
         sd_bus_message *message;
@@ -25,7 +25,8 @@ struct Call {
         /* Unique among this process's calls; polkit's cancellation ID. */
         uint64_t id;
 
-        /* The bus call in flight on behalf of this call, if any. */
+        /* The pending GetConnectionCredentials or CheckAuthorization call;
+         * NULL once the call is authorized or denied. */
         sd_bus_slot *slot;
         bool polkit_pending;
         /* Set when the caller's connection closes before the reply. */

@@ -6,7 +6,7 @@
 /* MESSAGE_ID of the entry written for every privileged call. */
 #define PRIVSEP_CALL_MESSAGE_ID "c7c2d987380a40ee966267dc51bf0789"
 
-/* Writes one structured journal entry for a call that reached authorization:
+/* Writes one structured journal entry for a call that passed validation:
  * the method, the caller, the polkit decision, the result and the arguments
  * that may be logged. error is 0 or a negative errno; decision and result
  * are short words such as "authorized" or "denied". */

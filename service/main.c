@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "context.h"
 #include "log.h"
 #include "call.h"

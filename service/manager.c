@@ -189,8 +189,10 @@ static int manager_on_message(sd_bus_message *message, void *userdata, sd_bus_er
         return 0;
 }
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b && strcmp(a, b) == 0;
+static bool manager_sent_by_bus_daemon(sd_bus_message *message) {
+        const char *sender = sd_bus_message_get_sender(message);
+
+        return sender && strcmp(sender, "org.freedesktop.DBus") == 0;
 }
 
 static int manager_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -201,7 +203,7 @@ static int manager_name_owner_changed(sd_bus_message *message, void *userdata, s
         /* sd-bus does not check the sender of a match, and anyone may send
          * a signal to this connection's unique name: only the bus daemon's
          * word counts. */
-        if (!streq_ptr(sd_bus_message_get_sender(message), "org.freedesktop.DBus"))
+        if (!manager_sent_by_bus_daemon(message))
                 return 0;
 
         r = sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner);

@@ -62,7 +62,8 @@ Manager *manager_free(Manager *m);
  * the supervisor hands over worker connections. */
 int manager_main(Manager *m, int control_fd);
 
-/* Releases the bus name, finishes the calls in flight and exits. */
+/* Starts a shutdown: releases the bus name, and makes the event loop exit
+ * once the calls in flight have ended or the grace period has passed. */
 void manager_begin_shutdown(Manager *m, const char *why);
 
 /* Called when a call ends, to arm the idle timer or finish a shutdown. */

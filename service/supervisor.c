@@ -21,6 +21,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "capability.h"
 #include "context.h"
 #include "log.h"
 #include "supervisor.h"
