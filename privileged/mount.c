@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,6 +50,11 @@ static uint64_t mount_default_size(void) {
  * memory, so that the rest of the system keeps room when one user fills it. */
 static uint64_t mount_user_size_max(void) {
         return mount_default_size();
+}
+
+/* The maximum tmpfs size of all users' mounts together. */
+static uint64_t mount_total_size_max(void) {
+        return mount_default_size() / 2 * 3;
 }
 
 int mount_validate_size(const EntryPointValue *value, const char **ret_allowed) {
@@ -189,7 +195,8 @@ int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, ui
         while (getline(&line, &size, f) > 0) {
                 MountEntry entry;
 
-                if (mount_parse_line(line, &entry) < 0 || !entry.privsep || entry.owner != owner ||
+                if (mount_parse_line(line, &entry) < 0 || !entry.privsep ||
+                    (owner != MOUNT_OWNER_ANY && entry.owner != owner) ||
                     strncmp(entry.mount_point, MOUNT_DIRECTORY "/", prefix) != 0)
                         continue;
 
@@ -341,6 +348,22 @@ static int mount_check_usage(uid_t uid, uint64_t size, EntryPointResult *result)
                 return -EDQUOT;
         }
 
+        /* Several users together may take three quarters of physical
+         * memory, so that no combination of users can pin all of it. */
+        r = mount_usage("/proc/self/mountinfo", MOUNT_OWNER_ANY, &count, &total);
+        if (r < 0) {
+                entry_point_set_reason(result, "Failed to read /proc/self/mountinfo");
+                return r;
+        }
+
+        if (total + size > mount_total_size_max() || total + size < total) {
+                entry_point_set_reason(result, "privsep tmpfs mounts already take %llu bytes; with %llu more the total "
+                                       "would exceed three quarters of physical memory (%llu bytes)",
+                                       (unsigned long long) total, (unsigned long long) size,
+                                       (unsigned long long) mount_total_size_max());
+                return -EDQUOT;
+        }
+
         return 0;
 }
 
@@ -356,6 +379,14 @@ static int mount_tmpfs(const EntryPointValue *arguments, const EntryPointCaller 
         _cleanup_close_ int dir_fd = mount_open_directory(result);
         if (dir_fd < 0)
                 return dir_fd;
+
+        /* Two instances overlap for a moment during a restart: the lock
+         * keeps their limit checks and mounts from interleaving. It goes
+         * with the fd. */
+        if (flock(dir_fd, LOCK_EX) < 0) {
+                entry_point_set_reason(result, "Failed to lock %s", MOUNT_DIRECTORY);
+                return -errno;
+        }
 
         r = mount_check_privsep_tmpfs(dir_fd, name, path, NULL);
         if (r < 0) {
@@ -486,4 +517,7 @@ ENTRY_POINT(mount_unmount_entry_point) = {
         .arguments = mount_unmount_arguments,
         .n_arguments = ELEMENTSOF(mount_unmount_arguments),
         .function = mount_unmount,
+        /* Freeing a full tmpfs takes time in proportion to its size: about
+         * 3 s for 12 GiB on a 2-core test machine. */
+        .timeout_usec = 60 * UINT64_C(1000000),
 };

@@ -41,6 +41,7 @@ int mount_prepare_directory(int dir_fd, const char *name, bool *ret_created);
  * stores its owner in *ret_owner unless that is NULL, or 0 if not. */
 int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path, uid_t *ret_owner);
 
-/* Counts the tmpfs mounts under MOUNT_DIRECTORY that belong to owner, and
- * adds up their sizes in bytes. */
+/* Counts the tmpfs mounts under MOUNT_DIRECTORY that belong to owner, or to
+ * anyone when owner is MOUNT_OWNER_ANY, and adds up their sizes in bytes. */
+#define MOUNT_OWNER_ANY ((uid_t) -1)
 int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, uint64_t *ret_size);

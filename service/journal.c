@@ -124,6 +124,21 @@ static bool journal_unauthorized_user_allowed(uid_t uid) {
         return true;
 }
 
+/* Returns whether uid has no entry yet in this interval, and records one. */
+static bool journal_unauthorized_first_of_user(uid_t uid) {
+        for (unsigned i = 0; i < journal_unauthorized.n_users; i++)
+                if (journal_unauthorized.users[i].uid == uid)
+                        return false;
+
+        if (journal_unauthorized.n_users == JOURNAL_UNAUTHORIZED_USERS_MAX)
+                return false;
+
+        journal_unauthorized.users[journal_unauthorized.n_users].uid = uid;
+        journal_unauthorized.users[journal_unauthorized.n_users].count = 1;
+        journal_unauthorized.n_users++;
+        return true;
+}
+
 /* Returns whether another entry for an unauthorized call of uid may be
  * written now. The count of suppressed entries is logged when the next
  * interval starts.
@@ -150,6 +165,14 @@ static bool journal_unauthorized_allowed(uid_t uid) {
         }
 
         if (journal_unauthorized.count < JOURNAL_UNAUTHORIZED_BURST && journal_unauthorized_user_allowed(uid)) {
+                journal_unauthorized.count++;
+                return true;
+        }
+
+        /* Each user's first entry in an interval is written even past the
+         * overall budget, so that a few flooding users cannot hide anyone
+         * else; the user table bounds how many such entries there are. */
+        if (journal_unauthorized_first_of_user(uid)) {
                 journal_unauthorized.count++;
                 return true;
         }

@@ -27,6 +27,9 @@
 #include "supervisor.h"
 #include "worker.h"
 
+/* sendmsg() errors on the control socket that mean the front has exited. */
+#define IN_SET_FRONT_GONE(r) ((r) == -EPIPE || (r) == -ECONNRESET || (r) == -ECONNREFUSED)
+
 /* A worker that needs more restarts than this within the window is broken;
  * the whole service stops rather than loop. */
 #define SUPERVISOR_RESTARTS_MAX 20
@@ -150,6 +153,13 @@ static int supervisor_spawn_worker(Supervisor *s, size_t index) {
         r = supervisor_send_worker(s, index, pair[0], pidfd, pid);
         close(pair[0]);
         close(pidfd);
+        if (IN_SET_FRONT_GONE(r)) {
+                /* The front exited, for example at the end of a stop, while
+                 * this worker was being started: nobody needs it. */
+                (void) kill(pid, SIGKILL);
+                log_message(SD_DEBUG, "The front process is gone; worker %s is not needed.", context->name);
+                return 0;
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to hand worker %s to the front process", context->name);
 

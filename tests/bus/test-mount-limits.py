@@ -3,8 +3,9 @@
 
 Only the owner of a tmpfs (the caller that mounted it) or root may unmount
 it, although polkit allows both callers the action. One user may hold at
-most 16 mounts, together no larger than half of physical memory, and each
-mount has an inode limit in proportion to its size.
+most 16 mounts, together no larger than half of physical memory; all users'
+mounts together may take three quarters of it. Each mount has an inode
+limit in proportion to its size.
 """
 
 import os
@@ -88,6 +89,16 @@ def test_size_limit(env, tap):
     result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["more", 1 << 20])
     tap.equal(result.error_name, LIMIT_EXCEEDED, "a second one past half of physical memory in total is rejected")
     tap.ok(mount_point("more") not in bus.privsep_mounts(), "and nothing is mounted for it")
+
+    # All users together may take three quarters of physical memory.
+    result = env.call(OTHER, "Mount", "MountTmpfs", "st", ["other-big", half])
+    tap.equal(result.error_name, LIMIT_EXCEEDED, "another user's half on top is rejected")
+    tap.ok(result.error_message and "three quarters" in result.error_message,
+           "the error names the overall limit", repr(result))
+    quarter = half // 2 // 4096 * 4096
+    result = env.call(OTHER, "Mount", "MountTmpfs", "st", ["other-quarter", quarter])
+    tap.ok(result.ok, "another user's quarter on top is allowed", repr(result))
+    env.call(OTHER, "Mount", "Unmount", "s", ["other-quarter"])
 
     env.call(MEMBER, "Mount", "Unmount", "s", ["big"])
     result = env.call(MEMBER, "Mount", "MountTmpfs", "st", ["more", 1 << 20])
