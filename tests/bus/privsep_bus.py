@@ -737,6 +737,24 @@ def quote_value(value, max_bytes=64):
     return quoted.decode(errors="replace")
 
 
+def slow_hostname_rules(user, milliseconds):
+    """Return a test-only polkit rules file that allows USER Hostname.Set, but
+    spins MILLISECONDS in polkitd first for hostnames starting with "slow-"."""
+    return """\
+// Test-only: a slow rule for %(user)s's Hostname.Set of "slow-" names.
+polkit.addRule(function(action, subject) {
+    if (subject.user != "%(user)s" || action.id != "org.privsep.hostname.set")
+        return polkit.Result.NOT_HANDLED;
+    if (action.lookup("hostname").indexOf("slow-") == 0) {
+        var start = Date.now();
+        while (Date.now() - start < %(milliseconds)d) {
+        }
+    }
+    return polkit.Result.YES;
+});
+""" % {"user": user, "milliseconds": milliseconds}
+
+
 class Tap:
     """Minimal TAP producer: one line per check, plan at the end."""
 

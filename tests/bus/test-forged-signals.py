@@ -17,19 +17,7 @@ import privsep_bus as bus
 USER = bus.EXTRA_USER
 SLOW_MILLISECONDS = 2000
 
-RULES = """\
-// Test-only: a slow rule for ps-extra's Hostname.Set of "slow-" names.
-polkit.addRule(function(action, subject) {
-    if (subject.user != "%(user)s" || action.id != "org.privsep.hostname.set")
-        return polkit.Result.NOT_HANDLED;
-    if (action.lookup("hostname").indexOf("slow-") == 0) {
-        var start = Date.now();
-        while (Date.now() - start < %(milliseconds)d) {
-        }
-    }
-    return polkit.Result.YES;
-});
-""" % {"user": USER, "milliseconds": SLOW_MILLISECONDS}
+RULES = bus.slow_hostname_rules(USER, SLOW_MILLISECONDS)
 
 
 def forge_name_owner_changed(victims, front):

@@ -16,19 +16,7 @@ USER = bus.EXTRA_USER
 SLOW_SECONDS = 2.0
 FAST_SECONDS = 1.0
 
-RULES = """\
-// Test-only: a slow rule for ps-extra's Hostname.Set of "slow-" names.
-polkit.addRule(function(action, subject) {
-    if (subject.user != "%(user)s" || action.id != "org.privsep.hostname.set")
-        return polkit.Result.NOT_HANDLED;
-    if (action.lookup("hostname").indexOf("slow-") == 0) {
-        var start = Date.now();
-        while (Date.now() - start < %(milliseconds)d) {
-        }
-    }
-    return polkit.Result.YES;
-});
-""" % {"user": USER, "milliseconds": SLOW_SECONDS * 1000}
+RULES = bus.slow_hostname_rules(USER, SLOW_SECONDS * 1000)
 
 
 def send_and_disconnect(hostname, delay):
