@@ -104,8 +104,8 @@ static int link_send(LinkRequest *request) {
 
 /* Starts an RTM_NEWLINK request for the interface called name. The kernel
  * looks the name up itself (ifi_index 0 with IFLA_IFNAME), so no rename can
- * slip in between a lookup and the change; it fails with ENODEV when no
- * interface has that name. */
+ * slip in between a lookup and the change. The request fails with ENODEV
+ * when no interface has that name. */
 static void link_prepare(LinkRequest *request, const char *name) {
         *request = (LinkRequest) {
                 .header.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),

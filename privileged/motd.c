@@ -13,8 +13,8 @@
 #include "motd.h"
 #include "util.h"
 
-/* errno values with which openat(O_TMPFILE) says that the file system does
- * not support it. */
+/* errno values with which openat(O_TMPFILE) reports that the file system
+ * does not support it. */
 #define MOTD_TMPFILE_UNSUPPORTED(e) ((e) == EOPNOTSUPP || (e) == EISDIR || (e) == EINVAL)
 
 int motd_validate(const EntryPointValue *value, const char **ret_allowed) {

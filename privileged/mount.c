@@ -150,72 +150,99 @@ static int mount_parse_line(char *line, MountEntry *ret) {
         return 0;
 }
 
-int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path, uid_t *ret_owner) {
+/* Calls visit for each entry of a mountinfo file until it returns non-zero,
+ * and returns that value, 0 at the end of the file, or a negative errno. A
+ * read error is reported rather than taken for the end of the file. */
+static int mount_foreach_entry(const char *mountinfo_path, int (*visit)(const MountEntry *entry, void *userdata),
+                               void *userdata) {
         char *line = NULL;
         size_t size = 0;
-        int found = 0;
+        int r = 0;
         FILE *f;
 
         f = fopen(mountinfo_path, "re");
         if (!f)
                 return -errno;
 
-        while (getline(&line, &size, f) > 0) {
+        while (r == 0 && getline(&line, &size, f) > 0) {
                 MountEntry entry;
 
-                if (mount_parse_line(line, &entry) < 0 || entry.id != mount_id)
-                        continue;
-
-                found = entry.privsep && strcmp(entry.mount_point, path) == 0;
-                if (found && ret_owner)
-                        *ret_owner = entry.owner;
-                break;
+                if (mount_parse_line(line, &entry) >= 0)
+                        r = visit(&entry, userdata);
         }
 
-        /* A read error must not pass for "not mounted". */
-        if (ferror(f))
-                found = -EIO;
+        if (r == 0 && ferror(f))
+                r = -EIO;
 
         free(line);
         fclose(f);
-        return found;
+        return r;
+}
+
+typedef struct MountLookup {
+        uint64_t mount_id;
+        const char *path;
+        uid_t owner;
+} MountLookup;
+
+/* Returns 1 when the entry with lookup's mount ID is a privsep tmpfs at the
+ * expected path, and 2 when that entry is anything else, so that the search
+ * stops at that entry. */
+static int mount_visit_lookup(const MountEntry *entry, void *userdata) {
+        MountLookup *lookup = userdata;
+
+        if (entry->id != lookup->mount_id)
+                return 0;
+        if (!entry->privsep || strcmp(entry->mount_point, lookup->path) != 0)
+                return 2;
+
+        lookup->owner = entry->owner;
+        return 1;
+}
+
+int mount_is_privsep_tmpfs(const char *mountinfo_path, uint64_t mount_id, const char *path, uid_t *ret_owner) {
+        MountLookup lookup = { .mount_id = mount_id, .path = path };
+        int r;
+
+        r = mount_foreach_entry(mountinfo_path, mount_visit_lookup, &lookup);
+        if (r < 0)
+                return r;
+        if (r != 1)
+                return 0;
+
+        if (ret_owner)
+                *ret_owner = lookup.owner;
+        return 1;
+}
+
+typedef struct MountTally {
+        uid_t owner;
+        unsigned count;
+        uint64_t size;
+} MountTally;
+
+static int mount_visit_tally(const MountEntry *entry, void *userdata) {
+        MountTally *tally = userdata;
+
+        if (!entry->privsep || (tally->owner != MOUNT_OWNER_ANY && entry->owner != tally->owner) ||
+            strncmp(entry->mount_point, MOUNT_DIRECTORY "/", strlen(MOUNT_DIRECTORY "/")) != 0)
+                return 0;
+
+        tally->count++;
+        tally->size += entry->size;
+        return 0;
 }
 
 int mount_usage(const char *mountinfo_path, uid_t owner, unsigned *ret_count, uint64_t *ret_size) {
-        char *line = NULL;
-        size_t size = 0, prefix = strlen(MOUNT_DIRECTORY "/");
-        unsigned count = 0;
-        uint64_t total = 0;
-        FILE *f;
+        MountTally tally = { .owner = owner };
+        int r;
 
-        f = fopen(mountinfo_path, "re");
-        if (!f)
-                return -errno;
+        r = mount_foreach_entry(mountinfo_path, mount_visit_tally, &tally);
+        if (r < 0)
+                return r;
 
-        while (getline(&line, &size, f) > 0) {
-                MountEntry entry;
-
-                if (mount_parse_line(line, &entry) < 0 || !entry.privsep ||
-                    (owner != MOUNT_OWNER_ANY && entry.owner != owner) ||
-                    strncmp(entry.mount_point, MOUNT_DIRECTORY "/", prefix) != 0)
-                        continue;
-
-                count++;
-                total += entry.size;
-        }
-
-        /* A read error must not let mounts go uncounted. */
-        if (ferror(f)) {
-                free(line);
-                fclose(f);
-                return -EIO;
-        }
-
-        free(line);
-        fclose(f);
-
-        *ret_count = count;
-        *ret_size = total;
+        *ret_count = tally.count;
+        *ret_size = tally.size;
         return 0;
 }
 

@@ -40,7 +40,7 @@ const char *bus_error_name_from_errno(int error) {
 
 int bus_error_reply(sd_bus_message *message, int error, const char *reason, const char *fallback) {
         /* strerror(EDQUOT) reads "Disk quota exceeded", which would mislead for a
-         * limit of this service, so the reason stands alone. */
+         * limit of this service, so the message is the reason alone. */
         if (abs(error) == EDQUOT && reason && reason[0])
                 return sd_bus_reply_method_errorf(message, bus_error_name_from_errno(error), "%s", reason);
 

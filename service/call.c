@@ -15,7 +15,7 @@
  *
  * Steps 2 and 3 are asynchronous bus calls, so the event loop serves other
  * callers meanwhile. Any error on the way, and a caller whose connection
- * closed before polkit answered, ends the call without step 4. */
+ * closed before polkit replied, ends the call without step 4. */
 
 #include <errno.h>
 #include <pwd.h>
@@ -178,7 +178,7 @@ static void call_deny(Call *call, const char *decision, const char *error_name, 
 }
 
 /* Looks up the primary group of uid in the user database.
- * NOTE: the lookup blocks the front's event loop while NSS answers. */
+ * NOTE: the lookup blocks the front's event loop until NSS returns. */
 static int call_primary_gid(uid_t uid, gid_t *ret_gid) {
         struct passwd entry, *result = NULL;
         size_t size = 1024;

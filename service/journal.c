@@ -171,7 +171,7 @@ static bool journal_unauthorized_allowed(uid_t uid) {
 
         /* Each user's first entry in an interval is written even past the
          * overall budget, so that a few flooding users cannot hide anyone
-         * else; the user table bounds how many such entries there are. */
+         * else. The user table bounds how many such entries there are. */
         if (journal_unauthorized_first_of_user(uid)) {
                 journal_unauthorized.count++;
                 return true;

@@ -310,7 +310,7 @@ void manager_begin_shutdown(Manager *m, const char *why) {
                 log_warning("Failed to release %s: %s", PRIVSEP_BUS_NAME, strerror(-r));
 
         /* Calls that run in a worker end by their deadlines. Calls that
-         * still wait for polkit, perhaps for a password nobody types, or
+         * still wait for polkit, perhaps for a password that no user enters, or
          * for a worker that is not coming back, get a grace period. */
         r = sd_event_add_time_relative(m->event, &m->shutdown_source, CLOCK_MONOTONIC, SHUTDOWN_GRACE_USEC, 0,
                                        manager_on_shutdown_grace, m);

@@ -16,7 +16,7 @@
 int polkit_check_authorization_async(Call *call, sd_bus_message_handler_t callback);
 
 /* Asks polkit to cancel the call's pending check, for example a password
- * prompt that nobody answers. */
+ * prompt that no user completes. */
 int polkit_cancel_async(Call *call);
 
 /* Reads the (bba{ss}) result of CheckAuthorization. */

@@ -7,7 +7,7 @@
  *   - one worker per privilege context, which keeps only that context's
  *     capabilities.
  *
- * A new worker's socket reaches the front over the control socket; a worker
+ * A new worker's socket reaches the front over the control socket. A worker
  * that exits, for example because the front killed it at a deadline, is
  * started again. */
 
@@ -70,31 +70,74 @@ static int supervisor_close_other_fds(int keep) {
         return 3;
 }
 
-static int supervisor_send_worker(Supervisor *s, size_t index, int socket_fd, int pidfd, pid_t pid) {
-        SupervisorMessage message = { .context_index = (uint32_t) index, .pid = (int32_t) pid };
+/* The control socket's message buffer: one SupervisorMessage with room for
+ * its file descriptors. */
+typedef struct SupervisorMessageBuffer {
         union {
                 struct cmsghdr header;
-                char buffer[CMSG_SPACE(2 * sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &message, .iov_len = sizeof(message) };
-        struct msghdr msg = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-        int fds[2] = { socket_fd, pidfd };
+                char buffer[CMSG_SPACE(SUPERVISOR_MESSAGE_FDS * sizeof(int))];
+        } control;
+        struct iovec iov;
+        struct msghdr msg;
+} SupervisorMessageBuffer;
 
+static void supervisor_message_buffer_init(SupervisorMessageBuffer *b, SupervisorMessage *message) {
+        *b = (SupervisorMessageBuffer) {
+                .iov = { .iov_base = message, .iov_len = sizeof(*message) },
+        };
+        b->msg = (struct msghdr) {
+                .msg_iov = &b->iov,
+                .msg_iovlen = 1,
+                .msg_control = &b->control,
+                .msg_controllen = sizeof(b->control),
+        };
+}
+
+int supervisor_message_send(int fd, const SupervisorMessage *message, const int fds[SUPERVISOR_MESSAGE_FDS]) {
+        SupervisorMessage copy = *message;
+        SupervisorMessageBuffer b;
+        struct cmsghdr *cmsg;
+
+        supervisor_message_buffer_init(&b, &copy);
+
+        cmsg = CMSG_FIRSTHDR(&b.msg);
         cmsg->cmsg_level = SOL_SOCKET;
         cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-        memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+        cmsg->cmsg_len = CMSG_LEN(SUPERVISOR_MESSAGE_FDS * sizeof(int));
+        memcpy(CMSG_DATA(cmsg), fds, SUPERVISOR_MESSAGE_FDS * sizeof(int));
 
-        if (sendmsg(s->control_fd, &msg, MSG_NOSIGNAL) < 0)
+        if (sendmsg(fd, &b.msg, MSG_NOSIGNAL) < 0)
                 return -errno;
 
         return 0;
+}
+
+ssize_t supervisor_message_receive(int fd, SupervisorMessage *ret_message, int ret_fds[SUPERVISOR_MESSAGE_FDS]) {
+        SupervisorMessageBuffer b;
+        ssize_t n;
+
+        for (size_t i = 0; i < SUPERVISOR_MESSAGE_FDS; i++)
+                ret_fds[i] = -1;
+
+        supervisor_message_buffer_init(&b, ret_message);
+
+        n = recvmsg(fd, &b.msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0)
+                return -errno;
+
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&b.msg); cmsg; cmsg = CMSG_NXTHDR(&b.msg, cmsg))
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+                    cmsg->cmsg_len == CMSG_LEN(SUPERVISOR_MESSAGE_FDS * sizeof(int)))
+                        memcpy(ret_fds, CMSG_DATA(cmsg), SUPERVISOR_MESSAGE_FDS * sizeof(int));
+
+        return n;
+}
+
+static int supervisor_send_worker(Supervisor *s, size_t index, int socket_fd, int pidfd, pid_t pid) {
+        SupervisorMessage message = { .context_index = (uint32_t) index, .pid = (int32_t) pid };
+        int fds[SUPERVISOR_MESSAGE_FDS] = { socket_fd, pidfd };
+
+        return supervisor_message_send(s->control_fd, &message, fds);
 }
 
 static int supervisor_on_worker_exit(sd_event_source *source, const siginfo_t *info, void *userdata);
@@ -155,7 +198,7 @@ static int supervisor_spawn_worker(Supervisor *s, size_t index) {
         close(pidfd);
         if (IN_SET_FRONT_GONE(r)) {
                 /* The front exited, for example at the end of a stop, while
-                 * this worker was being started: nobody needs it. */
+                 * this worker was being started, so the worker has no use. */
                 (void) kill(pid, SIGKILL);
                 log_message(SD_DEBUG, "The front process is gone; worker %s is not needed.", context->name);
                 return 0;

@@ -100,7 +100,7 @@ static int worker_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
 static const sd_bus_vtable worker_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        /* Only the front holds the other end of this socketpair. */
+        /* Only the front has the other end of this socketpair. */
         SD_BUS_METHOD("Run", "ssuuav", "is", worker_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

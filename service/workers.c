@@ -345,25 +345,14 @@ fail_fds:
 static int workers_on_control(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         SupervisorMessage message;
-        union {
-                struct cmsghdr header;
-                char buffer[CMSG_SPACE(2 * sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &message, .iov_len = sizeof(message) };
-        struct msghdr msg = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        int fds[2] = { -1, -1 }, r;
+        int fds[SUPERVISOR_MESSAGE_FDS], r;
         ssize_t n;
 
-        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        n = supervisor_message_receive(fd, &message, fds);
+        if (n == -EAGAIN || n == -EINTR)
+                return 0;
         if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return 0;
-                log_error("Failed to read the control socket: %s", strerror(errno));
+                log_error("Failed to read the control socket: %s", strerror((int) -n));
                 n = 0;
         }
         if (n == 0) {
@@ -372,11 +361,6 @@ static int workers_on_control(sd_event_source *source, int fd, uint32_t revents,
                 manager_begin_shutdown(m, "supervisor gone");
                 return 0;
         }
-
-        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
-                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-                    cmsg->cmsg_len == CMSG_LEN(sizeof(fds)))
-                        memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
 
         if ((size_t) n != sizeof(message) || fds[0] < 0 || fds[1] < 0 ||
             message.context_index >= PRIVILEGE_CONTEXTS_MAX || !workers_find(m, privilege_contexts[message.context_index])) {

@@ -39,8 +39,10 @@ def forge_name_owner_changed(victims, front):
 
 
 def connections_of(env, uid):
-    """Returns the unique names of uid's connections; each query is a
-    connection of its own, which may be gone by the time it is asked about."""
+    """Return the unique names of uid's connections.
+
+    Each query is a connection of its own, which may be gone by the time
+    it is asked about, so failed lookups are skipped."""
     found = []
     for name in env.bus_query("ListNames"):
         if not name.startswith(":"):

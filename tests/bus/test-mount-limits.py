@@ -3,8 +3,8 @@
 
 Only the owner of a tmpfs (the caller that mounted it) or root may unmount
 it, although polkit allows both callers the action. One user may hold at
-most 16 mounts, together no larger than half of physical memory; all users'
-mounts together may take three quarters of it. Each mount has an inode
+most 16 mounts, together no larger than half of physical memory, and all
+users' mounts together may take three quarters of it. Each mount has an inode
 limit in proportion to its size.
 """
 

@@ -36,7 +36,7 @@ static void test_declarations(void) {
                 g_assert_nonnull(e->function);
                 g_assert_nonnull(e->context);
                 g_assert_cmpuint(e->context->n_capabilities, >=, 1);
-                /* No context holds every capability. */
+                /* No context contains every capability. */
                 g_assert_cmpuint(privilege_context_mask(e->context) & all, !=, all);
                 g_assert_cmpuint(e->n_arguments, <=, ENTRY_POINT_ARGUMENTS_MAX);
 

@@ -7,25 +7,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "directory-fixture.h"
 #include "mount.h"
 
-typedef struct {
-        char *directory;
-        int dir_fd;
-} Fixture;
+typedef DirectoryFixture Fixture;
 
 static void fixture_set_up(Fixture *f, gconstpointer data) {
-        f->directory = g_dir_make_tmp("privsep-mount-XXXXXX", NULL);
-        g_assert_nonnull(f->directory);
-        f->dir_fd = open(f->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        g_assert_cmpint(f->dir_fd, >=, 0);
+        directory_fixture_set_up(f, "privsep-mount-XXXXXX", O_PATH);
 }
 
 static void fixture_tear_down(Fixture *f, gconstpointer data) {
-        g_autofree char *command = g_strdup_printf("rm -rf '%s'", f->directory);
-        g_assert_cmpint(system(command), ==, 0);
-        close(f->dir_fd);
-        g_free(f->directory);
+        directory_fixture_tear_down(f);
 }
 
 static void test_creates_directory(Fixture *f, gconstpointer data) {

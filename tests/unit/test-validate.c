@@ -14,7 +14,7 @@ static int validate_string(EntryPointValidator validate, const char *s) {
         const char *allowed = NULL;
         int r = validate(&value, &allowed);
 
-        /* A rejection always says what is allowed. */
+        /* A rejection always describes the allowed values. */
         if (r < 0) {
                 g_assert_nonnull(allowed);
                 g_assert_cmpuint(strlen(allowed), >, 10);
